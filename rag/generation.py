@@ -1,0 +1,169 @@
+"""Text generators: llama.cpp in-process, an OpenAI-compatible server, and a scripted fake.
+
+A generator has a ``name``, a context size ``n_ctx``, ``count_tokens(text)`` with the model's
+own tokenizer (so prompts are budgeted exactly) and one main method,
+``stream(messages, max_tokens) -> Iterator[str]``. Decoding is greedy (temperature 0, fixed
+seed) so answers are reproducible. One model serves one request at a time: concurrent callers
+queue on a lock rather than interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from .errors import ModelError
+
+Messages = list[dict[str, str]]
+
+# Tokens the chat template adds around each message (role markers, separators); counted
+# generously so the budget errs on the safe side.
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+
+
+class Generator(Protocol):
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]: ...
+
+
+def messages_tokens(generator: Generator, messages: Messages) -> int:
+    """Tokens a chat prompt takes, template overhead included."""
+    return sum(
+        generator.count_tokens(m["content"]) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages
+    ) + TEMPLATE_TOKENS_PER_MESSAGE
+
+
+class LlamaCppGenerator:
+    """A GGUF model run in-process by llama-cpp-python."""
+
+    def __init__(
+        self, model_path: str, name: str, n_ctx: int = 4096, n_threads: int = 2, seed: int = 0
+    ) -> None:
+        from llama_cpp import Llama
+
+        self.name = name
+        self.n_ctx = n_ctx
+        self._lock = threading.Lock()
+        try:
+            self._llm = Llama(
+                model_path=model_path,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_batch=512,
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {model_path} ({exc}): the file may be corrupt; "
+                "run `rag models` to verify it."
+            ) from None
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            pieces = self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0.0,
+                top_k=1,
+                max_tokens=max_tokens,
+                stream=True,
+            )
+            for piece in pieces:
+                delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
+                text = delta.get("content")
+                if text:
+                    yield text
+
+
+class OpenAIGenerator:
+    """Any OpenAI-compatible chat server (llama.cpp server, vLLM, ...), streamed over SSE.
+
+    The server's tokenizer is not reachable through the OpenAI API, so prompts are budgeted
+    with tiktoken's cl100k_base plus a 25 % margin.
+    """
+
+    def __init__(self, base_url: str, model: str, n_ctx: int, api_key: str = "") -> None:
+        import httpx
+
+        self.name = model
+        self.n_ctx = n_ctx
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(300.0, connect=5.0))
+
+    def count_tokens(self, text: str) -> int:
+        from .chunking import count_tokens
+
+        return int(count_tokens(text) * 1.25) + 1
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        import httpx
+
+        body = {
+            "model": self.name,
+            "messages": messages,
+            "temperature": 0.0,
+            "max_tokens": max_tokens,
+            "seed": 0,
+            "stream": True,
+        }
+        try:
+            with self._client.stream("POST", self._url, json=body) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise ModelError(
+                        f"The model server at {self._url} answered {response.status_code}: "
+                        f"{response.text[:200]}"
+                    )
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    choices = json.loads(data).get("choices") or [{}]
+                    text = (choices[0].get("delta") or {}).get("content")
+                    if text:
+                        yield text
+        except httpx.HTTPError as exc:
+            raise ModelError(
+                f"Cannot reach the model server at {self._url} ({exc}): check RAG_LLM_URL."
+            ) from None
+
+
+class ScriptedGenerator:
+    """A fake model for tests: ``script(messages) -> reply``, streamed word by word.
+
+    Tokens are counted as whitespace-separated words, so budgets are exact and predictable.
+
+    >>> g = ScriptedGenerator(lambda messages: "It lasted 90 minutes [1].")
+    >>> "".join(g.stream([{"role": "user", "content": "?"}], 50))
+    'It lasted 90 minutes [1].'
+    """
+
+    def __init__(
+        self, script: Callable[[Messages], str] | str = "", n_ctx: int = 4096, name: str = "scripted"
+    ) -> None:
+        self._script = script if callable(script) else (lambda _messages: script)
+        self.n_ctx = n_ctx
+        self.name = name
+        self.calls: list[Messages] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        self.calls.append(messages)
+        words = self._script(messages).split(" ")
+        for i, word in enumerate(words[:max_tokens]):
+            yield word if i == 0 else " " + word

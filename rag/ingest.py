@@ -1,0 +1,140 @@
+"""Incremental, idempotent ingestion of files into the store.
+
+For each file: unchanged content (same hash as the catalogue) is skipped; new or changed
+content is chunked, embedded and written, then the file's older chunks are deleted and the
+catalogue entry is committed last. Files that vanished from an ingested folder are removed.
+A run killed at any point leaves only whole documents visible (see ``store``), and the next
+run sweeps up what the crash left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .chunking import chunk_spans
+from .documents import find_files, read_document
+from .embedding import Embedder
+from .records import Chunk, Document, IngestReport
+from .settings import Settings
+from .store import CatalogEntry, ChromaStore
+
+Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
+
+EMBED_GROUP = 256  # chunks embedded per call across documents
+
+
+def make_chunks(doc: Document, max_tokens: int, overlap: int) -> list[Chunk]:
+    """The document's chunks, with ids derived from its path, content hash and position."""
+    out = []
+    for index, (start, end) in enumerate(chunk_spans(doc.text, max_tokens, overlap)):
+        key = f"{doc.path}\0{doc.sha256}\0{index}\0{start}:{end}"
+        out.append(
+            Chunk(
+                chunk_id=hashlib.sha256(key.encode()).hexdigest()[:24],
+                source=doc.source,
+                path=doc.path,
+                index=index,
+                start=start,
+                end=end,
+                text=doc.text[start:end],
+                title=doc.title,
+                date=doc.date,
+                doc_sha256=doc.sha256,
+            )
+        )
+    return out
+
+
+class Indexer:
+    """Brings the store in line with files on disk."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+
+    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
+        began = time.perf_counter()
+        paths = [Path(p).expanduser() for p in paths]
+        files, skipped = find_files(paths)
+        report = IngestReport(skipped={_name(k): v for k, v in skipped.items()})
+        catalog = self.store.catalog()
+        swept = self._sweep(catalog)
+
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        pending: list[tuple[Document, list[Chunk]]] = []
+        seen: set[str] = set()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            docs = pool.map(lambda f: (f, read_document(f, max_bytes)), files)
+            for done, (file, doc) in enumerate(docs, 1):
+                if progress:
+                    progress(done, len(files), file.name)
+                if isinstance(doc, str):
+                    report.skipped[_name(str(file))] = doc
+                    seen.add(str(file.resolve()))
+                    continue
+                seen.add(doc.path)
+                old = catalog.get(doc.path)
+                if old is not None and old.sha256 == doc.sha256:
+                    report.unchanged.append(doc.source)
+                    continue
+                (report.updated if old else report.added).append(doc.source)
+                pending.append((doc, make_chunks(doc, self.settings.chunk_tokens, self.settings.chunk_overlap)))
+                if sum(len(c) for _, c in pending) >= EMBED_GROUP:
+                    self._write(pending)
+                    pending = []
+        self._write(pending)
+
+        for folder in (p.resolve() for p in paths if p.is_dir()):
+            for path, entry in catalog.items():
+                if path not in seen and Path(path).is_relative_to(folder):
+                    self.store.remove_document(path)
+                    report.removed.append(entry.source)
+        if report.changed or swept:
+            self.store.bump_generation()
+        report.chunks = self.store.count()
+        report.seconds = round(time.perf_counter() - began, 3)
+        return report
+
+    def _write(self, pending: list[tuple[Document, list[Chunk]]]) -> None:
+        if not pending:
+            return
+        texts = [c.text for _, chunks in pending for c in chunks]
+        vectors = self.embedder.embed(texts)
+        at = 0
+        for doc, chunks in pending:
+            self.store.upsert(chunks, vectors[at : at + len(chunks)])
+            at += len(chunks)
+            self.store.delete_chunks(doc.path, keep_sha256=doc.sha256)
+            self.store.commit_document(
+                CatalogEntry(doc.path, doc.source, doc.sha256, len(chunks), doc.title, doc.date)
+            )
+
+    def _sweep(self, catalog: dict[str, CatalogEntry]) -> bool:
+        """Delete chunks no committed document owns (left by an interrupted run)."""
+        stale = [
+            (path, sha)
+            for path, sha in self.store.chunk_versions()
+            if path not in catalog or catalog[path].sha256 != sha
+        ]
+        for path in {p for p, _ in stale}:
+            entry = catalog.get(path)
+            self.store.delete_chunks(path, keep_sha256=entry.sha256 if entry else "")
+        return bool(stale)
+
+    def delete(self, source: str) -> list[str]:
+        """Remove every document whose file name is ``source``; returns the removed paths."""
+        removed = [p for p, e in self.store.catalog().items() if e.source == source]
+        for path in removed:
+            self.store.remove_document(path)
+        if removed:
+            self.store.bump_generation()
+        return removed
+
+
+def _name(path: str) -> str:
+    return Path(path).name

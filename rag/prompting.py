@@ -1,0 +1,135 @@
+"""Prompt assembly: templates from ``prompts/``, rendered strictly, fitted to the context.
+
+``build_messages`` is pure: it takes the question, the candidate passages, the conversation
+and a token counter, and returns the chat messages plus the passages that made it in. It
+guarantees ``prompt tokens + max_tokens <= n_ctx`` by dropping, in order: older history
+turns, lower-ranked passages, then the tail of the last passage and of the question. A
+missing template variable is an error, never an empty string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import SettingsError
+from .generation import TEMPLATE_TOKENS_PER_MESSAGE, Messages
+from .records import Hit, Turn
+
+NOT_FOUND = "NOT FOUND"
+
+
+@dataclass(frozen=True)
+class Templates:
+    system: str
+    answer: str
+    passage: str
+
+
+@lru_cache(maxsize=4)
+def load_templates(folder: Path) -> Templates:
+    try:
+        return Templates(
+            *((folder / f"{name}.md").read_text(encoding="utf-8").strip() for name in ("system", "answer", "passage"))
+        )
+    except OSError as exc:
+        raise SettingsError(f"Cannot read prompt templates in {folder} ({exc}): fix RAG_PROMPTS.") from None
+
+
+def render(template: str, **values: object) -> str:
+    """Fill ``$names`` in ``template``; a name without a value raises SettingsError.
+
+    >>> render("Q: $question", question="Why?")
+    'Q: Why?'
+    """
+    try:
+        return string.Template(template).substitute(**values)
+    except KeyError as exc:
+        raise SettingsError(f"Prompt template needs a value for {exc}.") from None
+
+
+def describe_date(iso: str) -> str:
+    """``2022-02-18`` -> ``Friday 2022-02-18``, so relative days in the text can be resolved.
+
+    >>> describe_date("2022-02-18")
+    'Friday 2022-02-18'
+    >>> describe_date("")
+    ''
+    """
+    try:
+        return f"{dt.date.fromisoformat(iso):%A} {iso}"
+    except ValueError:
+        return iso
+
+
+def format_passage(template: str, n: int, hit: Hit, text: str | None = None) -> str:
+    dated = f", article dated {describe_date(hit.date)}" if hit.date else ""
+    return render(template, n=n, source=hit.source, dated=dated, text=text if text is not None else hit.text)
+
+
+def build_messages(
+    question: str,
+    passages: Sequence[Hit],
+    history: Sequence[Turn],
+    templates: Templates,
+    count: Callable[[str], int],
+    budget: int,
+) -> tuple[Messages, list[Hit]]:
+    """Chat messages for the question within ``budget`` prompt tokens, and the passages used.
+
+    Passages keep their rank order and are numbered from 1 in the prompt.
+    """
+    overhead = TEMPLATE_TOKENS_PER_MESSAGE
+    system = {"role": "system", "content": templates.system}
+    fixed = count(templates.system) + count(render(templates.answer, passages="", question="")) + 3 * overhead
+    q_budget = max(16, (budget - fixed) // 4)
+    question = _truncate(question, q_budget, count)
+    room = budget - fixed - count(question)
+
+    used: list[Hit] = []
+    blocks: list[str] = []
+    for hit in passages:
+        block = format_passage(templates.passage, len(used) + 1, hit)
+        cost = count(block) + 2
+        if cost > room:
+            if not used and room > 32:  # always keep the best passage, shortened to fit
+                header = format_passage(templates.passage, 1, hit, text="")
+                text = _truncate(hit.text, room - count(header) - 4, count)
+                blocks.append(format_passage(templates.passage, 1, hit, text=text))
+                used.append(hit)
+                room -= count(blocks[-1]) + 2
+            break
+        blocks.append(block)
+        used.append(hit)
+        room -= cost
+
+    turns: list[dict[str, str]] = []
+    for turn in reversed(history):
+        pair = [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
+        cost = sum(count(m["content"]) + overhead for m in pair)
+        if cost > room:
+            break
+        turns[:0] = pair
+        room -= cost
+
+    user = {"role": "user", "content": render(templates.answer, passages="\n\n".join(blocks), question=question)}
+    return [system, *turns, user], used
+
+
+def _truncate(text: str, max_tokens: int, count: Callable[[str], int]) -> str:
+    """The longest prefix of ``text`` (cut at a space) within ``max_tokens``."""
+    if count(text) <= max_tokens:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    cut = text[:lo]
+    return cut[: cut.rfind(" ")] if " " in cut[len(cut) // 2 :] else cut

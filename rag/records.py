@@ -1,0 +1,131 @@
+"""The records that flow through the assistant.
+
+Everything the CLI prints with ``--json``, everything the Python API returns and everything
+the UI shows is one of these dataclasses (or ``asdict()`` of one), so the three faces can
+never disagree. Field names are a public contract: add fields, never rename them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file, read and decoded, with the metadata found in its text."""
+
+    path: str  # absolute path of the file
+    source: str  # file name, as shown to users and cited
+    text: str
+    sha256: str  # of the decoded text; the document's identity for re-ingest
+    title: str = ""
+    date: str = ""  # ISO yyyy-mm-dd when the text states one, else ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-sized, sentence-aligned slice of a document: ``doc.text[start:end] == text``."""
+
+    chunk_id: str
+    source: str
+    path: str
+    index: int
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    date: str = ""
+    doc_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its relevance score (higher is better)."""
+
+    source: str
+    chunk_id: str
+    score: float
+    text: str
+    start: int
+    end: int
+    title: str = ""
+    date: str = ""
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage the answer cites as ``[n]``, mapped back to its file and character span.
+
+    ``quote`` is the sentence of the passage that best supports the answer (may be "").
+    """
+
+    n: int
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    date: str = ""
+    quote: str = ""
+
+
+@dataclass
+class Answer:
+    """What the assistant says, whether it abstained, what it cites and how long it took.
+
+    ``passages`` are every passage the model was shown (numbered like the prompt);
+    ``citations`` only those the answer actually cites and that support it.
+    """
+
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    passages: list[Hit] = field(default_factory=list)
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation, as given to ``Assistant.ask(history=...)``."""
+
+    question: str
+    answer: str
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run changed. Every file seen lands in exactly one list."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    chunks: int = 0  # chunks in the index after the run
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """An indexed document as listed by ``rag docs`` and the UI."""
+
+    source: str
+    path: str
+    chunks: int
+    title: str = ""
+    date: str = ""

@@ -1,0 +1,154 @@
+"""Find the passages that answer a query: dense (Chroma), lexical (BM25) or both fused.
+
+Hybrid retrieval ranks by reciprocal rank fusion of the two lists; every hit's ``score`` is
+its cosine similarity to the query, whatever method found it, so scores stay comparable
+and the abstention gate can rely on them. The BM25 side is built from the chunks in the
+store and rebuilt whenever the store's generation changes, so it never drifts from Chroma
+after an ingest, update or delete (by this process or any other).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+from .embedding import Embedder, load_embedder
+from .metrics import rrf_fuse
+from .records import Hit
+from .settings import Settings
+from .store import ChromaStore, hit_from, make_client
+
+CANDIDATES = 30  # per method, before fusion
+
+
+class Retriever:
+    """``Retriever().search("When did Blinken meet Lavrov?", k=5) -> list[Hit]``."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: ChromaStore | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._store = store
+        self._lexical: _Lexical | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch)
+        return self._embedder
+
+    @property
+    def store(self) -> ChromaStore:
+        if self._store is None:
+            self._store = open_store(self.settings, self.embedder, create=False)
+        return self._store
+
+    def search(self, query: str, k: int = 5, *, extra_queries: tuple[str, ...] = ()) -> list[Hit]:
+        """The ``k`` best passages for ``query``; ``extra_queries`` (e.g. the conversation so
+        far) are searched too and fused in at half weight."""
+        if not query.strip() or k < 1:
+            return []
+        mode = self.settings.retrieval
+        vector = self.embedder.embed([query, *extra_queries])
+        rankings: list[list[str]] = []
+        weights: list[float] = []
+        hits: dict[str, Hit] = {}
+        lexical = self._lexical_index() if mode in ("hybrid", "bm25") else None
+        for i, q in enumerate([query, *extra_queries]):
+            weight = 1.0 if i == 0 else 0.5
+            if mode in ("hybrid", "dense"):
+                dense = self.store.query(vector[i], CANDIDATES)
+                dense = [h for h in dense if lexical is None or lexical.committed(h.chunk_id)]
+                hits.update((h.chunk_id, h) for h in dense if h.chunk_id not in hits)
+                rankings.append([h.chunk_id for h in dense])
+                weights.append(weight)
+            if lexical is not None:
+                rankings.append(lexical.search(q, CANDIDATES))
+                weights.append(weight)
+        fused = [cid for cid, _ in rrf_fuse(rankings, weights=weights)][:k]
+        missing = [cid for cid in fused if cid not in hits]
+        if missing and lexical is not None:
+            for cid in missing:
+                hits[cid] = lexical.hit(cid, vector[0])
+        return [hits[cid] for cid in fused if cid in hits]
+
+    def _lexical_index(self) -> _Lexical:
+        generation = self.store.generation()
+        with self._lock:
+            if self._lexical is None or self._lexical.generation != generation:
+                self._lexical = _Lexical(self.store, generation)
+            return self._lexical
+
+
+class _Lexical:
+    """BM25 over the committed chunks of one store generation."""
+
+    def __init__(self, store: ChromaStore, generation: str) -> None:
+        import bm25s
+
+        self.generation = generation
+        catalog = store.catalog()
+        rows = [
+            (cid, text, meta)
+            for cid, text, meta in store.all_chunks()
+            if (entry := catalog.get(meta["path"])) is not None
+            and entry.sha256 == meta["doc_sha256"]
+        ]
+        self._ids = [cid for cid, _, _ in rows]
+        self._rows = {cid: (text, meta) for cid, text, meta in rows}
+        self._store = store
+        self._bm25 = bm25s.BM25()
+        if rows:
+            tokens = bm25s.tokenize(
+                [text for _, text, _ in rows], stopwords="en", stemmer=_stemmer(), show_progress=False
+            )
+            self._bm25.index(tokens, show_progress=False)
+
+    def committed(self, chunk_id: str) -> bool:
+        return chunk_id in self._rows
+
+    def search(self, query: str, k: int) -> list[str]:
+        import bm25s
+
+        if not self._ids:
+            return []
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
+        if not tokens.vocab:
+            return []
+        k = min(k, len(self._ids))
+        docs, scores = self._bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [self._ids[int(d)] for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def hit(self, chunk_id: str, query_vector: list[float]) -> Hit:
+        text, meta = self._rows[chunk_id]
+        vectors = self._store.embeddings([chunk_id])
+        score = sum(a * b for a, b in zip(query_vector, vectors[0])) if vectors else 0.0
+        return hit_from(chunk_id, text, meta, float(score))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    try:
+        import Stemmer  # PyStemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:
+        return None
+
+
+def open_store(settings: Settings, embedder: Embedder, create: bool) -> ChromaStore:
+    where = settings.chroma_url or str(settings.chroma_path)
+    if not create and not settings.chroma_url and not settings.chroma_path.exists():
+        from .errors import NoIndexError
+
+        raise NoIndexError(f"No index in {settings.home} yet: run `rag ingest seeds/` first.")
+    return ChromaStore(
+        make_client(settings), settings.collection, embedder.name, embedder.dim, create, where
+    )

@@ -1,0 +1,109 @@
+"""One frozen settings object, built from defaults, ``RAG_*`` environment variables and flags.
+
+``Settings.from_env()`` reads the environment once; CLI flags override with
+``dataclasses.replace``. Nothing else in the library reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the assistant. Each field ``x`` is read from ``RAG_X`` when set."""
+
+    home: Path = Path("~/.rag").expanduser()  # index and uploads live here
+    cache: Path = Path("~/.cache/rag").expanduser()  # assembled model files live here
+    chroma_url: str = ""  # e.g. http://127.0.0.1:8000: use a Chroma server instead
+    collection: str = "documents"
+    embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
+    embed_batch: int = 64
+    model: str = "qwen2.5-coder-0.5b"  # preset name, or a path to a GGUF file
+    llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
+    llm_api_key: str = ""
+    n_ctx: int = 4096
+    max_tokens: int = 200
+    threads: int = 0  # 0: all cores
+    seed: int = 0
+    chunk_tokens: int = 160
+    chunk_overlap: int = 32
+    top_k: int = 4  # passages shown to the model
+    retrieval: str = "hybrid"  # hybrid | dense | bm25
+    min_relevance: float = 0.30  # below this the assistant abstains without asking the model
+    history_turns: int = 3
+    max_file_mb: float = 20.0
+    max_question_chars: int = 2000
+    prompts: Path = PROJECT_ROOT / "prompts"
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    ui_auth: str = ""  # user:password
+
+    def __post_init__(self) -> None:
+        if self.retrieval not in ("hybrid", "dense", "bm25"):
+            raise SettingsError(
+                f"RAG_RETRIEVAL={self.retrieval!r} is not one of hybrid, dense, bm25."
+            )
+        if not 3 <= len(self.collection) <= 512:
+            raise SettingsError("RAG_COLLECTION must be 3 to 512 characters long.")
+        if self.chunk_overlap >= self.chunk_tokens or self.chunk_tokens < 16:
+            raise SettingsError(
+                "RAG_CHUNK_TOKENS must be at least 16 and larger than RAG_CHUNK_OVERLAP."
+            )
+        if self.top_k < 1 or self.n_ctx < 512 or self.max_tokens < 1:
+            raise SettingsError("RAG_TOP_K >= 1, RAG_N_CTX >= 512 and RAG_MAX_TOKENS >= 1.")
+        if self.ui_auth and ":" not in self.ui_auth:
+            raise SettingsError("RAG_UI_AUTH must look like user:password.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``RAG_*`` variables, then ``overrides`` (flags); None means unset.
+
+        >>> Settings.from_env({"RAG_TOP_K": "6"}).top_k
+        6
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"RAG_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, type(getattr(cls, f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def n_threads(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def uploads(self) -> Path:
+        return self.home / "uploads"
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    var = f"RAG_{name.upper()}"
+    try:
+        if kind is bool:
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if issubclass(kind, Path):
+            return Path(raw).expanduser()
+        return kind(raw.strip())
+    except ValueError:
+        raise SettingsError(
+            f"{var}={raw!r} is not a valid {kind.__name__}; unset it or give a number."
+        ) from None

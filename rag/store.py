@@ -1,0 +1,244 @@
+"""The vector store: one Chroma collection of chunks plus a small catalogue collection.
+
+Embedded (``PersistentClient`` under ``RAG_HOME``) by default, a Chroma server through
+``HttpClient`` when ``RAG_CHROMA_URL`` is set; the rest of the code cannot tell which.
+Cosine distance, our own embeddings (Chroma's default embedder would download a model) and
+telemetry off.
+
+The catalogue (``<collection>_catalog``) holds one record per committed document (path,
+content hash, chunk count, title, date) and a ``generation`` record that changes on every
+write. A document's chunks are written before its catalogue record, so a reader that only
+trusts chunks whose hash matches the catalogue never sees a half-written document, and the
+next ingest sweeps away anything a crash left behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import IndexMismatchError, NoIndexError, StoreError
+from .records import Chunk, DocumentInfo, Hit
+from .settings import Settings
+
+GENERATION_ID = "__generation__"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    path: str
+    source: str
+    sha256: str
+    chunks: int
+    title: str = ""
+    date: str = ""
+
+
+def make_client(settings: Settings) -> Any:
+    """A Chroma client for the settings: a server when ``chroma_url`` is set, else on disk."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(
+                f"RAG_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL."
+            )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError here
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}): "
+                "start it with `chroma run` or fix RAG_CHROMA_URL."
+            ) from None
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class ChromaStore:
+    """Chunks with embeddings, and the catalogue of committed documents."""
+
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        embed_model: str,
+        dim: int,
+        create: bool = True,
+        where: str = "",
+    ) -> None:
+        from chromadb.errors import NotFoundError
+
+        self.name = name
+        self._where = where or name
+        meta = {"hnsw:space": "cosine", "embed_model": embed_model, "embed_dim": dim}
+        try:
+            if create:
+                self._chunks = client.get_or_create_collection(
+                    name, metadata=meta, embedding_function=None
+                )
+            else:
+                self._chunks = client.get_collection(name, embedding_function=None)
+            self._catalog = client.get_or_create_collection(
+                f"{name}_catalog", embedding_function=None
+            )
+        except NotFoundError:
+            raise NoIndexError(
+                f"No index named {name!r} in {self._where} yet: run `rag ingest seeds/` first."
+            ) from None
+        except Exception as exc:
+            raise StoreError(f"Chroma at {self._where} failed: {exc}") from None
+        stored = self._chunks.metadata or {}
+        if (stored.get("embed_model"), stored.get("embed_dim")) != (embed_model, dim):
+            raise IndexMismatchError(
+                f"The index was built with {stored.get('embed_model')} "
+                f"({stored.get('embed_dim')} dimensions) but {embed_model} ({dim}) is "
+                "configured: set RAG_EMBED_MODEL back, or use another RAG_COLLECTION."
+            )
+        self.batch = max(1, min(2000, int(client.get_max_batch_size())))
+
+    # -- chunks -------------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self._chunks.count())
+
+    def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        for i in range(0, len(chunks), self.batch):
+            part = chunks[i : i + self.batch]
+            self._chunks.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=embeddings[i : i + self.batch],
+                documents=[c.text for c in part],
+                metadatas=[_chunk_meta(c) for c in part],
+            )
+
+    def delete_chunks(self, path: str, keep_sha256: str = "") -> None:
+        """Delete the chunks of ``path``, except those of version ``keep_sha256``."""
+        where: dict[str, Any] = {"path": path}
+        if keep_sha256:
+            where = {"$and": [{"path": path}, {"doc_sha256": {"$ne": keep_sha256}}]}
+        self._chunks.delete(where=where)
+
+    def chunk_versions(self) -> set[tuple[str, str]]:
+        """Every ``(path, doc_sha256)`` that has chunks in the collection."""
+        out: set[tuple[str, str]] = set()
+        for meta in self._page(self._chunks, include=["metadatas"]):
+            out.add((str(meta[1]["path"]), str(meta[1]["doc_sha256"])))
+        return out
+
+    def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(chunk_id, text, metadata)`` for every chunk (for the BM25 side)."""
+        return [
+            (cid, text, meta)
+            for cid, meta, text in self._page(self._chunks, include=["metadatas", "documents"])
+        ]
+
+    def query(self, embedding: list[float], k: int) -> list[Hit]:
+        k = max(1, min(k, self.count()))
+        result = self._chunks.query(
+            query_embeddings=[embedding],
+            n_results=k,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            hit_from(cid, text, meta, 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+            )
+        ]
+
+    def get_chunks(self, ids: list[str]) -> list[Hit]:
+        if not ids:
+            return []
+        result = self._chunks.get(ids=ids, include=["documents", "metadatas"])
+        by_id = {
+            cid: hit_from(cid, text, meta, 0.0)
+            for cid, text, meta in zip(result["ids"], result["documents"], result["metadatas"])
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def embeddings(self, ids: list[str]) -> list[list[float]]:
+        result = self._chunks.get(ids=ids, include=["embeddings"])
+        return [list(map(float, v)) for v in result["embeddings"]]
+
+    # -- catalogue ----------------------------------------------------------------------
+    def catalog(self) -> dict[str, CatalogEntry]:
+        out = {}
+        for cid, meta in self._page(self._catalog, include=["metadatas"]):
+            if cid != GENERATION_ID:
+                out[meta["path"]] = CatalogEntry(**meta)
+        return out
+
+    def commit_document(self, entry: CatalogEntry) -> None:
+        self._catalog.upsert(
+            ids=[f"doc:{entry.path}"], embeddings=[[0.0]], metadatas=[entry.__dict__]
+        )
+
+    def remove_document(self, path: str) -> None:
+        self._catalog.delete(ids=[f"doc:{path}"])
+        self.delete_chunks(path)
+
+    def generation(self) -> str:
+        result = self._catalog.get(ids=[GENERATION_ID], include=["metadatas"])
+        return str(result["metadatas"][0]["value"]) if result["ids"] else ""
+
+    def bump_generation(self) -> None:
+        self._catalog.upsert(
+            ids=[GENERATION_ID], embeddings=[[0.0]], metadatas=[{"value": uuid.uuid4().hex}]
+        )
+
+    def documents(self) -> list[DocumentInfo]:
+        return sorted(
+            (DocumentInfo(e.source, e.path, e.chunks, e.title, e.date) for e in self.catalog().values()),
+            key=lambda d: (d.source, d.path),
+        )
+
+    def _page(self, collection: Any, include: list[str]) -> Iterable[tuple[Any, ...]]:
+        offset, size = 0, 5000
+        while True:
+            result = collection.get(include=include, limit=size, offset=offset)
+            ids = result["ids"]
+            if not ids:
+                return
+            columns = [result[name] for name in include]
+            yield from zip(ids, *columns)
+            offset += len(ids)
+
+
+def _chunk_meta(c: Chunk) -> dict[str, Any]:
+    return {
+        "source": c.source,
+        "path": c.path,
+        "index": c.index,
+        "start": c.start,
+        "end": c.end,
+        "title": c.title,
+        "date": c.date,
+        "doc_sha256": c.doc_sha256,
+    }
+
+
+def hit_from(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Hit:
+    return Hit(
+        source=str(meta.get("source", "")),
+        chunk_id=chunk_id,
+        score=round(score, 4),
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        title=str(meta.get("title", "")),
+        date=str(meta.get("date", "")),
+        index=int(meta.get("index", 0)),
+    )
