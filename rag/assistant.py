@@ -21,6 +21,7 @@ from typing import Any
 
 from .citations import check
 from .embedding import Embedder
+from .focus import focus
 from .errors import InputError
 from .generation import Generator, LlamaCppGenerator, OpenAIGenerator
 from .ingest import Indexer, Progress
@@ -100,9 +101,15 @@ class Assistant:
         began = time.perf_counter()
         extra = (f"{turns[-1].question} {question}",) if turns else ()
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, extra_queries=extra)
+        focused = focus(
+            self.retriever.embedder.embed([" ".join([*extra, question])])[0],
+            hits,
+            self.retriever.embedder,
+            max_sentences=self.settings.focus_sentences,
+        )
         timings = {"retrieve": _ms(began)}
 
-        if not hits or max(h.score for h in hits) < self.settings.min_relevance:
+        if not focused or focused[0].best < self.settings.min_relevance:
             timings["first_token"] = timings["total"] = _ms(began)
             yield ABSTAIN_TEXT
             yield Answer(ABSTAIN_TEXT, True, [], timings, hits, "")
@@ -111,7 +118,13 @@ class Assistant:
         generator = self.generator
         budget = generator.n_ctx - self.settings.max_tokens - 16
         messages, shown = build_messages(
-            question, hits, turns, load_templates(self.settings.prompts), generator.count_tokens, budget
+            question,
+            [f.hit for f in focused],
+            turns,
+            load_templates(self.settings.prompts),
+            generator.count_tokens,
+            budget,
+            texts=[f.text for f in focused],
         )
         reply = []
         for piece in generator.stream(messages, self.settings.max_tokens):

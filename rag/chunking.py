@@ -107,8 +107,8 @@ def _pieces(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int,
 
 
 def chunk_spans(text: str, max_tokens: int = 160, overlap: int = 32) -> list[tuple[int, int]]:
-    """Sentence-aligned chunk spans of at most ``max_tokens`` tokens, overlapping by whole
-    sentences totalling at most ``overlap`` tokens.
+    """Sentence-aligned chunk spans of at most ``max_tokens`` tokens. Consecutive chunks share
+    the whole sentences that cover the last ``overlap`` tokens (none when ``overlap`` is 0).
 
     >>> chunk_spans("")
     []
@@ -131,9 +131,10 @@ def chunk_spans(text: str, max_tokens: int = 160, overlap: int = 32) -> list[tup
         chunks.append((units[i][0], units[j - 1][1]))
         if j >= len(units):
             break
-        # Step back over whole sentences that fit in the overlap, but always move forward.
+        # Step back over whole sentences until the overlap is covered (so at least one
+        # sentence is shared when overlap > 0), but always move forward.
         back, k = 0, j
-        while k - 1 > i and back + units[k - 1][2] <= overlap:
+        while k - 1 > i and back < overlap:
             k -= 1
             back += units[k][2]
         i = k

@@ -22,6 +22,11 @@ from .records import Citation, Hit
 
 SUPPORT_THRESHOLD = 0.5
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_PREAMBLE = re.compile(
+    r"^(?:according to|based on|as stated in|as per) (?:the )?(?:\w+ )?(?:passages?|documents?|text)"
+    r"(?: \[\d+\])?,?\s*",
+    re.I,
+)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
@@ -81,17 +86,60 @@ def numbers_supported(claim: str, passage: str) -> bool:
     return all(n.replace(",", "").rstrip(".") in have for n in _NUMBER.findall(claim))
 
 
-def supports(claim: str, passage: str) -> float:
-    """How well ``passage`` supports ``claim`` (0 when a number of the claim is missing)."""
-    if not numbers_supported(claim, passage):
+def supports(claim: str, passage: str, required: set[str] | None = None) -> float:
+    """How well ``passage`` supports ``claim``: the share of its content words found there,
+    0 when one of its numbers is missing, and raised halfway to 1 when all of its numbers
+    are found (matching figures are strong evidence; framing words like "reports said" are not).
+
+    >>> supports("It lasted 90 minutes.", "The meeting lasted around 90 minutes.")
+    1.0
+    >>> supports("It lasted 80 minutes.", "The meeting lasted around 90 minutes.")
+    0.0
+    """
+    required = required or set()
+    return max(
+        (_window_support(claim, w) * _names_supported(required, w) for w in _windows(passage)),
+        default=0.0,
+    )
+
+
+def _windows(passage: str) -> list[str]:
+    """The passage's sentences alone and in adjacent pairs: a claim must be backed by one
+    place in the text, not by words scattered over the whole passage."""
+    sentences = [passage[s:e] for s, e in sentence_spans(passage)]
+    return sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
+
+
+def _window_support(claim: str, window: str) -> float:
+    if not numbers_supported(claim, window):
         return 0.0
-    return support_score(claim, passage)
+    score = support_score(claim, window)
+    return (1.0 + score) / 2 if _NUMBER.search(claim) else score
 
 
 def best_quote(claim: str, passage: str) -> str:
     """The sentence of ``passage`` that best supports ``claim``."""
     sentences = [passage[s:e] for s, e in sentence_spans(passage)]
     return max(sentences, key=lambda s: supports(claim, s), default="")
+
+
+def names(claim: str, passages: Sequence[Hit]) -> set[str]:
+    """Capitalised words of the claim that name something: any capitalised word after the
+    first, and the first word too when the passages capitalise it mid-sentence.
+
+    >>> sorted(names("Lavrov told the UN Security Council.", [Hit("a", "c", 1, "Then Lavrov spoke.", 0, 1)]))
+    ['Council', 'Lavrov', 'Security', 'UN']
+    """
+    words = re.findall(r"[^\W\d_][\w'’-]*", claim)
+    out = {w for w in words[1:] if w[0].isupper()}
+    if words and words[0][0].isupper():
+        if any(re.search(rf"[^.!?\s]\s+{re.escape(words[0])}\b", p.text) for p in passages):
+            out.add(words[0])
+    return out
+
+
+def _names_supported(required: set[str], passage: str) -> float:
+    return 1.0 if all(re.search(rf"\b{re.escape(n)}\b", passage) for n in required) else 0.0
 
 
 def check(reply: str, passages: Sequence[Hit], threshold: float = SUPPORT_THRESHOLD) -> Checked:
@@ -104,13 +152,15 @@ def check(reply: str, passages: Sequence[Hit], threshold: float = SUPPORT_THRESH
     text = reply.replace(NOT_FOUND, "")
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        claim = strip_markers(sentence)
+        claim = _PREAMBLE.sub("", strip_markers(sentence))
+        claim = claim[:1].upper() + claim[1:]
         if not normalize_answer(claim):
             continue
+        required = names(claim, passages)
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
-        good = [n for n in cited if supports(claim, passages[n - 1].text) >= threshold]
+        good = [n for n in cited if supports(claim, passages[n - 1].text, required) >= threshold]
         if not good:
-            scores = [supports(claim, p.text) for p in passages]
+            scores = [supports(claim, p.text, required) for p in passages]
             best = max(range(len(scores)), key=scores.__getitem__, default=-1)
             if best < 0 or scores[best] < threshold:
                 dropped.append(claim)

@@ -38,9 +38,10 @@ _CHAR_MAP = str.maketrans(
     }
 )  # fmt: skip
 
-# A thousands separator: comma, period-free spaces (no-break, thin, narrow no-break) or
-# apostrophe between a digit and a group of exactly three digits ("160,000", "1 000 000").
-_THOUSANDS = re.compile(r"(?<=\d)[,\u00a0\u2009\u202f'](?=\d{3}(?!\d))")
+# A thousands separator: a comma, a no-break/thin/narrow no-break space or an apostrophe
+# between a digit and a group of exactly three digits ("160,000", "1\u202f000\u202f000").
+# A plain space is not one: "in 2019 100 people" must keep its two numbers apart.
+_THOUSANDS = re.compile(r"(?<=\d)[,\u00a0\u2009\u202f'\u2019](?=\d{3}(?!\d))")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT = frozenset(string.punctuation)
 
@@ -51,8 +52,8 @@ def _prepare(text: str) -> str:
     >>> _prepare("“160,000” — Ünïcode")
     '"160000"   ünïcode'
     """
-    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).lower()
-    return _THOUSANDS.sub("", text)
+    text = _THOUSANDS.sub("", text)  # before NFKC, which turns the narrow spaces into " "
+    return unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).lower()
 
 
 def _is_punct(ch: str) -> bool:
@@ -329,7 +330,8 @@ def rrf_fuse(
 ) -> list[tuple[str, float]]:
     """Reciprocal rank fusion: score(d) = sum over rankings of ``w / (k + rank(d))``.
 
-    Ranks start at 1; an id repeated within one ranking counts only at its first position.
+    Each ranking is first deduplicated (keeping first occurrences, as in the retrieval
+    metrics), then ranked from 1.
     The result is sorted by fused score, highest first; ties keep the order of first
     appearance (the first ranking top to bottom, then the next ranking, ...).
 
@@ -347,12 +349,8 @@ def rrf_fuse(
     if k < 0:
         raise ValueError(f"k must not be negative, got {k}")
     scores: dict[str, float] = {}  # insertion order = first appearance
-    for ranking, weight in zip(rankings, weights):
-        seen: set[str] = set()
-        for rank, doc in enumerate(ranking, start=1):
-            if doc in seen:
-                continue
-            seen.add(doc)
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, doc in enumerate(dict.fromkeys(ranking), start=1):
             scores[doc] = scores.get(doc, 0.0) + weight / (k + rank)
     order = {doc: i for i, doc in enumerate(scores)}
     return sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
@@ -363,13 +361,13 @@ def rrf_fuse(
 # --------------------------------------------------------------------------------------
 
 # Tokens before a period that does not end a sentence (matched case-sensitively).
-_ABBREVIATIONS = frozenset(
-    """
-    Mr Mrs Ms Mx Dr Prof Sen Rep Gov Gen Col Lt Sgt Capt Cmdr Adm Maj Pres Rev Hon St Jr
-    Sr Mt Ft Ave Blvd Rd Inc Ltd Co Corp Bros Dept Univ No Nos Vol Fig Figs Eq Ch Sec pp
-    vs cf al approx ca Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
-    """.split()
-)
+_ABBREVIATIONS = frozenset({
+    "Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sen", "Rep", "Gov", "Gen", "Col", "Lt", "Sgt",
+    "Capt", "Cmdr", "Adm", "Maj", "Pres", "Rev", "Hon", "St", "Jr", "Sr", "Mt", "Ft", "Ave",
+    "Blvd", "Rd", "Inc", "Ltd", "Co", "Corp", "Bros", "Dept", "Univ", "No", "Nos", "Vol", "Fig",
+    "Figs", "Eq", "Ch", "Sec", "pp", "vs", "cf", "al", "approx", "ca", "Jan", "Feb", "Mar",
+    "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
+})  # fmt: skip
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # "U.S" of "U.S.", "e.g" of "e.g."
 _INITIAL = re.compile(r"[A-Z]")  # "J" of "J. Smith"
 _CLOSERS = "\"'\u201d\u2019)]"
@@ -384,11 +382,7 @@ def _is_abbreviation(text_before_period: str) -> bool:
     """
     match = re.search(r"[^\s(\[\"'\u201c\u2018]*$", text_before_period)
     word = match.group(0) if match else ""
-    return (
-        word in _ABBREVIATIONS
-        or bool(_DOTTED.fullmatch(word))
-        or bool(_INITIAL.fullmatch(word))
-    )
+    return word in _ABBREVIATIONS or bool(_DOTTED.fullmatch(word)) or bool(_INITIAL.fullmatch(word))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -421,20 +415,24 @@ def split_sentences(text: str) -> list[str]:
     return [" ".join(s.split()) for s in sentences if s.strip()]
 
 
-STOPWORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren as at be because been
-    before being below between both but by can cannot could couldn did didn do does doesn
-    doing don down during each either else ever few for from further had hadn has hasn have
-    haven having he her here hers herself him himself his how however i if in into is isn it
-    its itself just let ll m may me might more most must mustn my myself neither no nor not
-    now o of off on once only or other ought our ours ourselves out over own re s same shall
-    shan she should shouldn so some such t than that the their theirs them themselves then
-    there these they this those through thus to too under until up upon ve very was wasn we
-    were weren what when where whether which while who whom whose why will with within
-    without won would wouldn y yet you your yours yourself yourselves
-    """.split()
-)  # fmt: skip
+STOPWORDS = frozenset({
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
+    "are", "aren", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+    "both", "but", "by", "can", "cannot", "could", "couldn", "did", "didn", "do", "does",
+    "doesn", "doing", "don", "down", "during", "each", "either", "else", "ever", "few", "for",
+    "from", "further", "had", "hadn", "has", "hasn", "have", "haven", "having", "he", "her",
+    "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in",
+    "into", "is", "isn", "it", "its", "itself", "just", "let", "ll", "m", "may", "me", "might",
+    "more", "most", "must", "mustn", "my", "myself", "neither", "no", "nor", "not", "now", "o",
+    "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves",
+    "out", "over", "own", "re", "s", "same", "shall", "shan", "she", "should", "shouldn", "so",
+    "some", "such", "t", "than", "that", "the", "their", "theirs", "them", "themselves", "then",
+    "there", "these", "they", "this", "those", "through", "thus", "to", "too", "under", "until",
+    "up", "upon", "ve", "very", "was", "wasn", "we", "were", "weren", "what", "when", "where",
+    "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within",
+    "without", "won", "would", "wouldn", "y", "yet", "you", "your", "yours", "yourself",
+    "yourselves",
+})  # fmt: skip
 """Small English stopword list ("us" is left out: after lowercasing it is also "U.S.")."""
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+")

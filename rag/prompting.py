@@ -78,10 +78,12 @@ def build_messages(
     templates: Templates,
     count: Callable[[str], int],
     budget: int,
+    texts: Sequence[str] | None = None,
 ) -> tuple[Messages, list[Hit]]:
     """Chat messages for the question within ``budget`` prompt tokens, and the passages used.
 
-    Passages keep their rank order and are numbered from 1 in the prompt.
+    Passages keep their rank order and are numbered from 1 in the prompt; ``texts``, when
+    given, replaces each passage's text (e.g. with its most relevant sentences).
     """
     overhead = TEMPLATE_TOKENS_PER_MESSAGE
     system = {"role": "system", "content": templates.system}
@@ -92,13 +94,14 @@ def build_messages(
 
     used: list[Hit] = []
     blocks: list[str] = []
-    for hit in passages:
-        block = format_passage(templates.passage, len(used) + 1, hit)
+    for i, hit in enumerate(passages):
+        shown = texts[i] if texts is not None else hit.text
+        block = format_passage(templates.passage, len(used) + 1, hit, text=shown)
         cost = count(block) + 2
         if cost > room:
             if not used and room > 32:  # always keep the best passage, shortened to fit
                 header = format_passage(templates.passage, 1, hit, text="")
-                text = _truncate(hit.text, room - count(header) - 4, count)
+                text = _truncate(shown, room - count(header) - 4, count)
                 blocks.append(format_passage(templates.passage, 1, hit, text=text))
                 used.append(hit)
                 room -= count(blocks[-1]) + 2

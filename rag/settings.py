@@ -36,7 +36,8 @@ class Settings:
     seed: int = 0
     chunk_tokens: int = 160
     chunk_overlap: int = 32
-    top_k: int = 4  # passages shown to the model
+    top_k: int = 4  # passages retrieved for the model
+    focus_sentences: int = 6  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.30  # below this the assistant abstains without asking the model
     history_turns: int = 3

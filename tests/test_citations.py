@@ -1,0 +1,82 @@
+import pytest
+
+from rag.citations import check, markers, says_not_found
+from rag.records import Hit
+
+
+def hit(n: int, text: str, source: str = "") -> Hit:
+    return Hit(source or f"doc{n}.txt", f"c{n}", 0.9, text, 0, len(text))
+
+
+PASSAGES = [
+    hit(1, "Blinken told Lavrov ahead of the meeting, which lasted around 90 minutes. This is a critical moment."),
+    hit(2, "According to US estimates, Russia is believed to have assembled between 160,000 and 190,000 troops on Ukraine's borders."),
+    hit(3, "The Kremlin has massed as many as 100,000 troops on Kyiv's doorstep."),
+]
+
+
+def test_supported_sentence_keeps_its_citation_and_quote():
+    c = check("The meeting lasted around 90 minutes [1].", PASSAGES)
+    assert not c.abstained
+    assert c.text == "The meeting lasted around 90 minutes [1]."
+    assert [(x.n, x.source, x.quote) for x in c.citations] == [
+        (1, "doc1.txt", "Blinken told Lavrov ahead of the meeting, which lasted around 90 minutes.")
+    ]
+
+
+def test_wrong_citation_is_repointed_to_the_supporting_passage():
+    c = check("Russia assembled between 160,000 and 190,000 troops [1].", PASSAGES)
+    assert c.text == "Russia assembled between 160,000 and 190,000 troops [2]."
+    assert [x.n for x in c.citations] == [2]
+
+
+def test_missing_citation_is_added_from_the_supporting_passage():
+    assert check("It lasted around 90 minutes.", PASSAGES).text == "It lasted around 90 minutes [1]."
+
+
+def test_unsupported_sentence_is_dropped_and_only_cited_passages_are_returned():
+    c = check("The meeting lasted around 90 minutes [1]. Ukraine has 44 million people [2].", PASSAGES)
+    assert c.text == "The meeting lasted around 90 minutes [1]."
+    assert c.dropped == ["Ukraine has 44 million people."]
+    assert [x.n for x in c.citations] == [1]
+
+
+def test_a_wrong_number_is_not_supported():
+    c = check("The Kremlin massed 190,000 troops near Kyiv [3].", PASSAGES)
+    assert [x.n for x in c.citations] != [3]
+
+
+def test_conflicting_sources_are_both_cited():
+    c = check(
+        "Reports put the troops at as many as 100,000 [3]. Later US estimates said between 160,000 and 190,000 troops [2].",
+        PASSAGES,
+    )
+    assert [x.n for x in c.citations] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["NOT FOUND", "NOT FOUND.", "The passages do not mention the population of Ukraine.", "", "[1]", "Ukraine has 44 million people [2]."],
+)
+def test_replies_without_supported_claims_abstain(reply):
+    c = check(reply, PASSAGES)
+    assert c.abstained and c.citations == [] and c.text == ""
+
+
+def test_markers_ignore_out_of_range_numbers():
+    assert check("The meeting lasted around 90 minutes [7].", PASSAGES).citations[0].n == 1
+    assert markers("a [1][2] b [2, 3]") == [1, 2, 3]
+    assert says_not_found("I cannot answer that from the documents.")
+
+
+def test_a_claim_about_the_wrong_person_is_not_supported():
+    passages = [
+        hit(1, "Blinken will meet Lavrov next week. Russia denied plans to invade. Blinken told the UN Security Council: I am here today not to start a war, but to prevent one."),
+    ]
+    c = check("Lavrov told the UN Security Council, 'I am here today not to start a war, but to prevent one.' [1]", passages)
+    assert c.abstained
+
+
+def test_preamble_about_passages_is_removed():
+    c = check("According to the first passage, the meeting lasted around 90 minutes.", PASSAGES)
+    assert c.text == "The meeting lasted around 90 minutes [1]."

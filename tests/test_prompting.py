@@ -1,0 +1,48 @@
+import pytest
+
+from rag.errors import SettingsError
+from rag.generation import ScriptedGenerator, messages_tokens
+from rag.prompting import build_messages, load_templates, render
+from rag.records import Hit, Turn
+from rag.settings import PROJECT_ROOT
+
+TEMPLATES = load_templates(PROJECT_ROOT / "prompts")
+COUNT = ScriptedGenerator().count_tokens
+
+
+def hit(n: int, words: int, date: str = "") -> Hit:
+    text = " ".join(f"w{n}" for _ in range(words))
+    return Hit(f"doc{n}.txt", f"c{n}", 0.9, text, 0, len(text), date=date)
+
+
+def test_missing_template_variable_is_an_error():
+    with pytest.raises(SettingsError, match="needs a value for 'question'"):
+        render("Q: $question")
+
+
+def test_passages_are_numbered_with_source_and_weekday_date():
+    messages, used = build_messages("When?", [hit(1, 5, "2022-02-18"), hit(2, 5)], [], TEMPLATES, COUNT, 2000)
+    user = messages[-1]["content"]
+    assert "[1] doc1.txt, article dated Friday 2022-02-18" in user
+    assert "[2] doc2.txt\n" in user
+    assert messages[0]["role"] == "system" and "NOT FOUND" in messages[0]["content"]
+    assert len(used) == 2
+
+
+@pytest.mark.parametrize("budget", [300, 600, 1200])
+@pytest.mark.parametrize("question_words", [1, 50, 5000])
+def test_prompt_never_exceeds_the_budget(budget, question_words):
+    question = " ".join(["why"] * question_words)
+    passages = [hit(i, 150) for i in range(1, 9)]
+    history = [Turn("q " * 100, "a " * 100)] * 5
+    messages, used = build_messages(question, passages, history, TEMPLATES, COUNT, budget)
+    assert messages_tokens(ScriptedGenerator(), messages) <= budget
+    assert len(used) >= 1
+
+
+def test_history_is_kept_newest_first_within_budget():
+    history = [Turn("first question", "first answer"), Turn("second question", "second answer")]
+    messages, _ = build_messages("third?", [hit(1, 10)], history, TEMPLATES, COUNT, 2000)
+    assert [m["content"] for m in messages[1:5]] == ["first question", "first answer", "second question", "second answer"]
+    tight, _ = build_messages("third?", [hit(1, 10)], history, TEMPLATES, COUNT, 140)
+    assert "first question" not in [m["content"] for m in tight]

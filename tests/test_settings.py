@@ -1,0 +1,31 @@
+from pathlib import Path
+
+import pytest
+
+from rag.errors import SettingsError
+from rag.settings import Settings
+
+
+def test_environment_overrides_defaults_and_flags_override_environment():
+    s = Settings.from_env({"RAG_TOP_K": "6", "RAG_HOME": "/tmp/x", "RAG_MODEL": "smollm2-135m"}, top_k=2)
+    assert (s.top_k, s.home, s.model) == (2, Path("/tmp/x"), "smollm2-135m")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RAG_TOP_K": "many"}, "RAG_TOP_K='many' is not a valid int"),
+        ({"RAG_RETRIEVAL": "magic"}, "RAG_RETRIEVAL='magic' is not one of"),
+        ({"RAG_COLLECTION": "ab"}, "RAG_COLLECTION must be 3 to 512"),
+        ({"RAG_CHUNK_OVERLAP": "500"}, "RAG_CHUNK_TOKENS must be"),
+        ({"RAG_UI_AUTH": "nopassword"}, "RAG_UI_AUTH must look like user:password"),
+    ],
+)
+def test_bad_values_are_one_line_errors(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_settings_are_frozen():
+    with pytest.raises(AttributeError):
+        Settings().top_k = 3  # type: ignore[misc]

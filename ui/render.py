@@ -1,0 +1,165 @@
+"""Pure functions that turn the library's records into what the page shows.
+
+Answers become chat markdown whose citation markers link to their passages (``#cite-n``);
+an ``Answer`` becomes the evidence panel's HTML. Every piece of document or model text is
+HTML-escaped here: the passages come from arbitrary files and must never inject markup.
+Nothing in this module imports gradio.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Collection, Sequence
+
+from rag.records import Answer, Citation, DocumentInfo, Hit
+
+MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+LINK = re.compile(r"\[\\\[(\d+)\\\]\]\(#cite-\d+\)")
+FIRST_WORDS = 18
+
+EVIDENCE_EMPTY = (
+    '<div class="evidence empty"><p>Ask a question: the passages its answer cites appear '
+    "here, with the supporting sentence highlighted.</p></div>"
+)
+EVIDENCE_SEARCHING = '<div class="evidence empty"><p>Searching the documents…</p></div>'
+
+
+def link_markers(text: str, cited: Collection[int]) -> str:
+    """Chat markdown in which each marker of a cited passage links to ``#cite-n``.
+
+    >>> link_markers("It lasted 90 minutes [1]. See [2, 3].", {1, 3})
+    'It lasted 90 minutes [\\\\[1\\\\]](#cite-1). See [2][\\\\[3\\\\]](#cite-3).'
+    """
+
+    def one(n: int) -> str:
+        return f"[\\[{n}\\]](#cite-{n})" if n in cited else f"[{n}]"
+
+    def replace(match: re.Match[str]) -> str:
+        return "".join(one(int(n)) for n in re.split(r"\s*[,;]\s*", match.group(1)))
+
+    return MARKER.sub(replace, text)
+
+
+def unlink_markers(text: str) -> str:
+    """The chat text with its marker links back to plain ``[n]``: only the latest answer
+    links to the evidence panel, which shows only the latest answer's passages.
+
+    >>> unlink_markers(link_markers("About 90 minutes [1].", {1}))
+    'About 90 minutes [1].'
+    """
+    return LINK.sub(r"[\1]", text)
+
+
+def highlight(text: str, quote: str) -> str:
+    """``text`` as HTML with ``quote`` wrapped in ``<mark>``; both are escaped.
+
+    >>> highlight("A <b> lasted. It was 90 minutes.", "It was 90 minutes.")
+    'A &lt;b&gt; lasted. <mark>It was 90 minutes.</mark>'
+    """
+    quote = quote.strip()
+    if quote:
+        at = text.find(quote)
+        if at >= 0:
+            return (
+                html.escape(text[:at])
+                + f"<mark>{html.escape(quote)}</mark>"
+                + html.escape(text[at + len(quote) :])
+            )
+        # The same sentence with different spacing (line breaks inside the passage).
+        pattern = r"\s+".join(re.escape(word) for word in quote.split())
+        found = re.search(pattern, text)
+        if found:
+            return (
+                html.escape(text[: found.start()])
+                + f"<mark>{html.escape(found.group(0))}</mark>"
+                + html.escape(text[found.end() :])
+            )
+    return html.escape(text)
+
+
+def first_words(text: str, n: int = FIRST_WORDS) -> str:
+    """The first ``n`` words of ``text``, with an ellipsis when there were more.
+
+    >>> first_words("one two three four", 2)
+    'one two…'
+    """
+    words = text.split()
+    return " ".join(words[:n]) + ("…" if len(words) > n else "")
+
+
+def evidence_html(answer: Answer, show_scores: bool = False) -> str:
+    """The evidence panel for one answer: only the cited passages, or, when the assistant
+    abstained, that plain fact and the passages it looked at."""
+    scores = {h.chunk_id: h.score for h in answer.passages}
+    if answer.abstained or not answer.citations:
+        parts = ['<div class="evidence abstained">', f'<p class="verdict">{html.escape(answer.answer)}</p>']
+        if answer.passages:
+            parts.append('<p class="looked">Looked at:</p><ul class="looked-at">')
+            parts.extend(_looked_at(h, show_scores) for h in answer.passages)
+            parts.append("</ul>")
+        else:
+            parts.append('<p class="looked">No passage in the index came close to the question.</p>')
+    else:
+        parts = ['<div class="evidence">']
+        parts.extend(_card(c, scores.get(c.chunk_id), show_scores) for c in answer.citations)
+        if show_scores:
+            parts.append(_retrieved(answer.passages))
+    parts.append(_footer(answer))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _card(citation: Citation, score: float | None, show_scores: bool) -> str:
+    meta = [f'<span class="source">{html.escape(citation.source)}</span>']
+    if citation.date:
+        meta.append(f'<span class="date">{html.escape(citation.date)}</span>')
+    if show_scores and score is not None:
+        meta.append(f'<span class="score">score {score:.3f}</span>')
+    title = f'<div class="title">{html.escape(citation.title)}</div>' if citation.title else ""
+    return (
+        f'<article class="cite" id="cite-{citation.n}">'
+        f'<header><span class="n">[{citation.n}]</span>{"".join(meta)}</header>{title}'
+        f'<p class="passage">{highlight(citation.text, citation.quote)}</p></article>'
+    )
+
+
+def _looked_at(hit: Hit, show_scores: bool) -> str:
+    score = f' <span class="score">score {hit.score:.3f}</span>' if show_scores else ""
+    return (
+        f'<li><span class="source">{html.escape(hit.source)}</span>{score}'
+        f'<span class="words">{html.escape(first_words(hit.text))}</span></li>'
+    )
+
+
+def _retrieved(passages: Sequence[Hit]) -> str:
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{html.escape(h.source)}</td><td>{h.score:.3f}</td></tr>"
+        for i, h in enumerate(passages, 1)
+    )
+    return (
+        '<details class="retrieved" open><summary>All passages shown to the model</summary>'
+        f"<table><tr><th>#</th><th>file</th><th>score</th></tr>{rows}</table></details>"
+    )
+
+
+def _footer(answer: Answer) -> str:
+    t = answer.timings_ms
+    bits = [f"{label} {_seconds(t[key])}" for key, label in
+            (("retrieve", "search"), ("first_token", "first word"), ("total", "total")) if key in t]
+    if answer.model:
+        bits.append(html.escape(answer.model))
+    return f'<p class="timings">{" · ".join(bits)}</p>' if bits else ""
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def error_html(message: str) -> str:
+    return f'<div class="evidence error"><p>{html.escape(message)}</p></div>'
+
+
+def documents_rows(docs: Sequence[DocumentInfo]) -> list[list[object]]:
+    """Rows for the documents table, sorted by file name."""
+    return [[d.source, d.chunks, d.date, d.title] for d in sorted(docs, key=lambda d: d.source)]
