@@ -1,8 +1,8 @@
 """A local, private assistant that answers questions from your documents and cites them.
 
->>> from rag import Assistant, Retriever          # doctest: +SKIP
->>> Assistant().ask("How long did the Geneva meeting last?").answer   # doctest: +SKIP
-'The meeting lasted around 90 minutes [1].'
+    from rag import Assistant
+    Assistant().ask("How long did the Geneva meeting last?").answer
+    # 'The meeting between Blinken and Lavrov in Geneva lasted around 90 minutes [1].'
 
 Importing ``rag`` is cheap: the heavy parts (torch, sentence-transformers, llama.cpp, Chroma)
 load only when an assistant or retriever first needs them.

@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .chunking import sentence_spans
-from .metrics import normalize_answer, support_score
+from .chunking import looks_like_instruction, sentence_spans
+from .metrics import STOPWORDS, normalize_answer, support_score
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
 
@@ -106,7 +106,8 @@ def supports(claim: str, passage: str, required: set[str] | None = None) -> floa
 def _windows(passage: str) -> list[str]:
     """The passage's sentences alone and in adjacent pairs: a claim must be backed by one
     place in the text, not by words scattered over the whole passage."""
-    sentences = [passage[s:e] for s, e in sentence_spans(passage)]
+    spans = sentence_spans(passage)
+    sentences = [passage[s:e] for s, e in spans if not looks_like_instruction(passage[s:e])]
     return sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
 
 
@@ -131,8 +132,8 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
     ['Council', 'Lavrov', 'Security', 'UN']
     """
     words = re.findall(r"[^\W\d_][\w'’-]*", claim)
-    out = {w for w in words[1:] if w[0].isupper()}
-    if words and words[0][0].isupper():
+    out = {w for w in words[1:] if w[0].isupper() and w.lower() not in STOPWORDS}
+    if words and words[0][0].isupper() and words[0].lower() not in STOPWORDS:
         if any(re.search(rf"[^.!?\s]\s+{re.escape(words[0])}\b", p.text) for p in passages):
             out.add(words[0])
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .chunking import sentence_spans
+from .chunking import looks_like_instruction, sentence_spans
 from .embedding import Embedder
 from .records import Hit
 
@@ -38,7 +38,9 @@ def focus(
     """
     sentences: list[tuple[int, int, int]] = []  # (hit index, start, end) within hit.text
     for i, hit in enumerate(hits):
-        sentences.extend((i, s, e) for s, e in sentence_spans(hit.text))
+        sentences.extend(
+            (i, s, e) for s, e in sentence_spans(hit.text) if not looks_like_instruction(hit.text[s:e])
+        )
     if not sentences:
         return []
     vectors = embedder.embed([hits[i].text[s:e] for i, s, e in sentences])

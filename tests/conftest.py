@@ -65,7 +65,10 @@ def generator() -> ScriptedGenerator:
 def assistant(settings: Settings, embedder: HashEmbedder, generator: ScriptedGenerator, seeds: Path):
     from rag.assistant import Assistant
 
-    a = Assistant(settings.with_(min_relevance=0.05), embedder=embedder, generator=generator)
+    # BM25 ranks the seeds sensibly with a fake embedder; the hybrid path has its own tests.
+    a = Assistant(
+        settings.with_(min_relevance=0.05, retrieval="bm25"), embedder=embedder, generator=generator
+    )
     a.ingest([seeds])
     return a
 
