@@ -133,7 +133,7 @@ class Assistant:
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(began))
-        checked = check("".join(reply), shown)
+        checked = check("".join(reply), shown, question)
         timings["total"] = _ms(began)
         text = ABSTAIN_TEXT if checked.abstained else checked.text
         yield Answer(text, checked.abstained, checked.citations, timings, shown, generator.name)

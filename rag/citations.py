@@ -20,7 +20,7 @@ from .metrics import STOPWORDS, normalize_answer, support_score
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
 
-SUPPORT_THRESHOLD = 0.5
+SUPPORT_THRESHOLD = 0.6
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _PREAMBLE = re.compile(
     r"^(?:according to|based on|as stated in|as per) (?:the )?(?:\w+ )?(?:passages?|documents?|text)"
@@ -143,8 +143,16 @@ def _names_supported(required: set[str], passage: str) -> float:
     return 1.0 if all(re.search(rf"\b{re.escape(n)}\b", passage) for n in required) else 0.0
 
 
-def check(reply: str, passages: Sequence[Hit], threshold: float = SUPPORT_THRESHOLD) -> Checked:
-    """Verify ``reply`` against the numbered ``passages`` (1-based, as in the prompt)."""
+def check(
+    reply: str, passages: Sequence[Hit], question: str = "", threshold: float = SUPPORT_THRESHOLD
+) -> Checked:
+    """Verify ``reply`` against the numbered ``passages`` (1-based, as in the prompt).
+
+    Names the question itself uses (e.g. "Geneva" in "How long was the Geneva meeting?") need
+    not appear in the supporting sentence, as the user supplied them, unless the name is the
+    claim's subject.
+    """
+    given = {w.lower() for w in re.findall(r"\w+", question)}
     if says_not_found(reply) and not _has_supported_claim(reply, passages, threshold):
         return Checked("", [], True, [])
     kept: list[str] = []
@@ -157,7 +165,11 @@ def check(reply: str, passages: Sequence[Hit], threshold: float = SUPPORT_THRESH
         claim = claim[:1].upper() + claim[1:]
         if not normalize_answer(claim):
             continue
-        required = names(claim, passages)
+        named = names(claim, passages)
+        # Names the question supplies are context, except the claim's subject (its first
+        # name): "Lavrov told the Council X" needs Lavrov in the sentence that says X.
+        subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
+        required = {n for n in named if n.lower() not in given or n == subject}
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
         good = [n for n in cited if supports(claim, passages[n - 1].text, required) >= threshold]
         if not good:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .embedding import Embedder, load_embedder
+from .errors import NoIndexError
 from .metrics import rrf_fuse
 from .records import Hit
 from .settings import Settings
@@ -47,6 +48,7 @@ class Retriever:
     @property
     def store(self) -> ChromaStore:
         if self._store is None:
+            _require_index(self.settings)  # before loading the embedding model (seconds)
             self._store = open_store(self.settings, self.embedder, create=False)
         return self._store
 
@@ -143,12 +145,15 @@ def _stemmer() -> Any:
         return None
 
 
+def _require_index(settings: Settings) -> None:
+    if not settings.chroma_url and not settings.chroma_path.exists():
+        raise NoIndexError(f"No index in {settings.home} yet: run `rag ingest seeds/` first.")
+
+
 def open_store(settings: Settings, embedder: Embedder, create: bool) -> ChromaStore:
     where = settings.chroma_url or str(settings.chroma_path)
-    if not create and not settings.chroma_url and not settings.chroma_path.exists():
-        from .errors import NoIndexError
-
-        raise NoIndexError(f"No index in {settings.home} yet: run `rag ingest seeds/` first.")
+    if not create:
+        _require_index(settings)
     return ChromaStore(
         make_client(settings), settings.collection, embedder.name, embedder.dim, create, where
     )

@@ -80,3 +80,11 @@ def test_a_claim_about_the_wrong_person_is_not_supported():
 def test_preamble_about_passages_is_removed():
     c = check("According to the first passage, the meeting lasted around 90 minutes.", PASSAGES)
     assert c.text == "The meeting lasted around 90 minutes [1]."
+
+
+def test_names_from_the_question_are_context_but_the_subject_must_be_supported():
+    passages = [hit(1, "Blinken told Lavrov ahead of the meeting, which lasted around 90 minutes.")]
+    ok = check("The meeting between Blinken and Lavrov in Geneva lasted around 90 minutes.", passages, "How long did the Geneva meeting last?")
+    assert ok.text == "The meeting between Blinken and Lavrov in Geneva lasted around 90 minutes [1]."
+    un = [hit(1, "Sergey Lavrov met Blinken. Russia denied it. Blinken told the UN Security Council: I am here not to start a war.")]
+    assert check("Lavrov told the UN Security Council: I am here not to start a war.", un, "What did Lavrov tell the UN Security Council?").abstained

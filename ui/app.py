@@ -86,10 +86,10 @@ def respond(
     history = list(history or [])
     chat = [{**m, "content": unlink_markers(m["content"])} for m in chat or []]
     if not message or not message.strip():
-        yield View(chat, EVIDENCE_EMPTY, history)
+        yield View(list(chat), EVIDENCE_EMPTY, history)
         return
     chat += [{"role": "user", "content": message}, {"role": "assistant", "content": THINKING}]
-    yield View(chat, EVIDENCE_SEARCHING, history)
+    yield View(list(chat), EVIDENCE_SEARCHING, history)
 
     stream = assistant.stream(message, history, top_k=top_k)
     raw = ""
@@ -99,14 +99,14 @@ def respond(
                 cited = {c.n for c in piece.citations}
                 chat[-1] = {"role": "assistant", "content": link_markers(piece.answer, cited)}
                 turn = Turn(message.strip(), piece.answer)
-                yield View(chat, evidence_html(piece, show_scores), [*history, turn])
+                yield View(list(chat), evidence_html(piece, show_scores), [*history, turn])
                 return
             raw += piece
             chat[-1] = {"role": "assistant", "content": raw}
-            yield View(chat, EVIDENCE_SEARCHING, history)
+            yield View(list(chat), EVIDENCE_SEARCHING, history)
     except RagError as exc:
         chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
-        yield View(chat, error_html(str(exc)), history)
+        yield View(list(chat), error_html(str(exc)), history)
     finally:
         stream.close()  # a cancelled answer releases the model at once
 
@@ -151,10 +151,12 @@ class Models:
 
     def _load(self, name: str) -> None:
         try:
-            self.get(name).warm_up()
-            self._status[name] = "ready"
-        except RagError as exc:
-            self._status[name] = f"error: {exc}"
+            assistant = self.get(name)
+            assistant.warm_up()
+            self._status[name] = f"ready: {assistant.generator.name}"
+        except Exception as exc:  # shown on the page; the thread has no one else to tell
+            message = str(exc) if isinstance(exc, RagError) else f"{type(exc).__name__}: {exc}"
+            self._status[name] = f"error: Could not load {name}: {message}"
 
     def status(self, name: str | None = None) -> tuple[str, bool]:
         """``(status line markdown, settled)``; settled once loaded or failed."""
@@ -162,8 +164,8 @@ class Models:
         state = self._status.get(name, "loading")
         if state == "loading":
             return f'<span class="dot loading"></span> Loading models ({name})…', False
-        if state == "ready":
-            return f'<span class="dot ready"></span> Ready · {name}', True
+        if state.startswith("ready: "):
+            return f'<span class="dot ready"></span> Ready · {state.removeprefix("ready: ")}', True
         return f'<span class="dot failed"></span> {state.removeprefix("error: ")}', True
 
 
@@ -291,12 +293,13 @@ def build_app(assistant: Any) -> Any:
             show_progress="minimal",
         )
         stop.click(None, cancels=[answering])
-        new_chat.click(
-            lambda: ([], EVIDENCE_EMPTY, [], []),
-            outputs=[chatbot, evidence, chat_state, history_state],
-            cancels=[answering],
-            queue=False,
-        )
+        for clear in (new_chat.click, chatbot.clear):
+            clear(
+                lambda: ([], EVIDENCE_EMPTY, [], []),
+                outputs=[chatbot, evidence, chat_state, history_state],
+                cancels=[answering],
+                queue=False,
+            )
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
         outputs = [table, to_delete, note]
@@ -324,7 +327,11 @@ def launch(demo: Any, settings: Settings, *, port: int | None = None, block: boo
         prevent_thread_lock=not block,
         css_paths=[CSS],
         js=JS,
-        theme=gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
+        theme=gr.themes.Soft(
+            primary_hue="indigo",
+            neutral_hue="slate",
+            font=[gr.themes.LocalFont("IBM Plex Sans"), "ui-sans-serif", "system-ui", "sans-serif"],
+        ),
         footer_links=[],
         quiet=not block,
     )

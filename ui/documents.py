@@ -36,8 +36,8 @@ def safe_name(name: str) -> str:
     cleaned = _UNSAFE.sub("_", base).lstrip(".")
     stem, dot, ext = cleaned.rpartition(".")
     if not dot or f".{ext.lower()}" not in ALLOWED:
-        shown = f".{ext}" if dot else "no extension"
-        raise InputError(f"{base or name}: only .txt and .md files can be uploaded, not {shown}.")
+        kind = f"not .{ext} files" if dot else "and this one has no extension"
+        raise InputError(f"{base or name}: only .txt and .md files can be uploaded, {kind}.")
     if not stem.strip("._-"):
         raise InputError(f"{name!r} has no usable file name: rename it and upload it again.")
     return cleaned

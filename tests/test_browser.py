@@ -1,0 +1,229 @@
+"""The chat in a real browser with the real models: ask, read the evidence, upload, follow up.
+
+Starts the app on a free port (default settings, the seed articles ingested into a temporary
+RAG_HOME) and drives Debian's Chromium through Playwright. Screenshots of the key moments
+go to ``test-artifacts/``. Answers take up to ~20 s each on two cores: timeouts are generous.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.settings import PROJECT_ROOT, Settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.real]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+GENEVA = "001_a59af63640988946.txt"
+ANSWER_MS = 240_000  # one answer, possibly queued behind another one
+ZORBLAT = (
+    "Zorblat festival comes to Tallinn\n\n"
+    "The Zorblat festival, a celebration of fictional board games, was held in Tallinn on 3 May. "
+    "About 4,000 visitors attended the festival in the Estonian capital.\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the default (real) models on the seeds, served from a background thread."""
+    from rag.assistant import Assistant
+    from ui.app import build_app, launch
+
+    home = tmp_path_factory.mktemp("browser") / "rag-home"
+    with pytest.MonkeyPatch.context() as mp:  # as the autouse fixture does, for the module
+        mp.setenv("RAG_HOME", str(home))
+        for name in ("RAG_CHROMA_URL", "RAG_LLM_URL", "RAG_MODEL", "RAG_COLLECTION"):
+            mp.delenv(name, raising=False)
+        settings = Settings.from_env().with_(ui_host="127.0.0.1")
+        assistant = Assistant(settings)
+        assistant.ingest([PROJECT_ROOT / "seeds"])
+        demo = build_app(assistant)
+        port = free_port()
+        launch(demo, settings, port=port, block=False)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser(app_url: str):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, app_url: str):
+    """``open_page()`` -> a fresh page (its own Gradio session) with the models ready."""
+    pages = []
+
+    def open_() -> object:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.wait_for_selector("#question textarea")
+        page.wait_for_function(
+            "document.querySelector('#status').innerText.includes('Ready')", timeout=300_000
+        )
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def ask(page, question: str) -> str:
+    """Ask in the chat and wait for the verified answer; returns the answer's text."""
+    answers = page.locator('#chat [data-testid="bot"]')
+    before = answers.count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        """n => document.querySelectorAll('#chat [data-testid="bot"]').length > n
+              && document.querySelector('#evidence .evidence:not(.empty)') !== null""",
+        arg=before,
+        timeout=ANSWER_MS,
+    )
+    return answers.nth(before).inner_text()
+
+
+def test_page_starts_with_models_loading_in_the_background(open_page):
+    page = open_page()
+    assert page.title() == "Ask your documents"
+    assert page.locator("h1").inner_text() == "Ask your documents"
+    assert "Ready" in page.locator("#status").inner_text()
+    shot(page, "01-ready")
+
+
+def test_geneva_answer_cites_and_highlights_its_passage(open_page):
+    page = open_page()
+    answer = ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    shot(page, "02-geneva-answer")
+
+    assert "90" in answer
+    evidence = page.locator("#evidence")
+    assert GENEVA in evidence.inner_text()
+    assert "90 minutes" in evidence.locator("mark").first.inner_text()
+    card = evidence.locator("article.cite", has_text=GENEVA).first
+    assert re.search(r"\d{4}-\d{2}-\d{2}", card.locator("header").inner_text())
+
+    # The answer's marker is a link that brings its passage into view.
+    link = page.locator('#chat [data-testid="bot"] a[href^="#cite-"]').last
+    target = link.get_attribute("href")
+    page.locator("#evidence").evaluate("e => e.scrollTop = e.scrollHeight")
+    link.click()
+    page.wait_for_timeout(1200)
+    assert page.locator(target).is_visible()
+    box = page.locator(target).bounding_box()
+    assert box is not None and 0 <= box["y"] < 900
+    assert "flash" in (page.locator(target).get_attribute("class") or "")
+    shot(page, "03-citation-clicked")
+
+
+def test_follow_up_question_uses_the_conversation(open_page):
+    page = open_page()
+    ask(page, "When did Blinken and Lavrov meet in Geneva?")
+    answer = ask(page, "How long did it last?")
+    shot(page, "04-follow-up")
+    assert "90" in answer
+    assert page.locator('#chat [data-testid="bot"]').count() == 2
+
+
+def test_uploaded_document_is_indexed_and_answered_from(open_page, tmp_path: Path):
+    note = tmp_path / "zorblat_festival.txt"
+    note.write_text(ZORBLAT)
+    page = open_page()
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files(str(note))
+    page.wait_for_selector("#upload :text('zorblat_festival.txt')")
+    page.click("#add")
+    page.wait_for_function(
+        "document.querySelector('#documents-note').innerText.includes('Added zorblat_festival.txt')",
+        timeout=120_000,
+    )
+    assert "zorblat_festival.txt" in page.locator("#documents").inner_text()
+    shot(page, "05-documents-uploaded")
+
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "Where was the Zorblat festival held?")
+    shot(page, "06-zorblat-answer")
+    assert "Tallinn" in answer
+    assert "zorblat_festival.txt" in page.locator("#evidence").inner_text()
+
+
+def test_two_tabs_asking_at_once_each_get_their_own_answer(open_page):
+    first, second = open_page(), open_page()
+    for page, question in (
+        (first, "How long did the meeting between Blinken and Lavrov in Geneva last?"),
+        (second, "Who won the 1998 football World Cup?"),
+    ):
+        page.fill("#question textarea", question)
+    began = time.perf_counter()
+    first.click("#ask")
+    second.click("#ask")
+    finished = {}
+
+    def wait(page, key):
+        page.wait_for_function(
+            "document.querySelector('#evidence .evidence:not(.empty)') !== null", timeout=ANSWER_MS
+        )
+        finished[key] = time.perf_counter() - began
+
+    wait(first, "first")
+    wait(second, "second")
+    shot(first, "07-tab-one")
+    shot(second, "08-tab-two")
+    assert "90" in first.locator('#chat [data-testid="bot"]').last.inner_text()
+    assert second.locator('#chat [data-testid="bot"]').last.inner_text() == "The documents don't say."
+    assert "Looked at" in second.locator("#evidence").inner_text()
+    assert GENEVA in first.locator("#evidence").inner_text()
+
+
+def test_stop_cancels_the_answer_and_the_next_question_still_works(open_page):
+    page = open_page()
+    page.fill("#question textarea", "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    page.click("#ask")
+    page.wait_for_function(
+        "document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 1", timeout=60_000
+    )
+    page.click("#stop")
+    page.wait_for_timeout(1000)
+    assert page.locator("#evidence .evidence.empty").count() == 1  # never finished
+    answer = ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    assert "90" in answer
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
+    shot(page, "09-new-chat")

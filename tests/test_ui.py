@@ -1,0 +1,346 @@
+"""The chat's work without a server: ``respond`` with the fake models, uploads, deletes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import HashEmbedder
+from rag.generation import ScriptedGenerator
+from rag.records import Answer, Citation, Hit, Turn
+from rag.settings import Settings
+from ui import documents as docs
+from ui.app import THINKING, Models, build_app, respond
+from ui.render import EVIDENCE_EMPTY, EVIDENCE_SEARCHING, evidence_html, highlight, link_markers
+
+QUESTION = "How long did the meeting in Geneva last?"
+REPLY = "The meeting lasted around 90 minutes [1]."
+GENEVA_TEXT = (
+    "Talks in Geneva\n"
+    "20220121\n"
+    "Blinken and Lavrov met in Geneva on Friday. The meeting lasted around 90 minutes. "
+    "Both sides agreed to keep talking.\n"
+)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    folder = tmp_path / "library"
+    folder.mkdir()
+    (folder / "geneva.txt").write_text(GENEVA_TEXT)
+    return folder
+
+
+def make_assistant(settings: Settings, library: Path, script) -> tuple:
+    from rag.assistant import Assistant
+
+    generator = ScriptedGenerator(script)
+    assistant = Assistant(
+        settings.with_(min_relevance=-1.0), embedder=HashEmbedder(dim=256), generator=generator
+    )
+    assistant.ingest([library])
+    return assistant, generator
+
+
+@pytest.fixture
+def geneva(settings: Settings, library: Path):
+    return make_assistant(settings, library, REPLY)
+
+
+def contents(view) -> list[tuple[str, str]]:
+    return [(m["role"], m["content"]) for m in view.chat]
+
+
+# -- respond -----------------------------------------------------------------------------
+def test_answer_streams_word_by_word_then_shows_the_verified_answer(geneva):
+    assistant, _ = geneva
+    views = list(respond(assistant, QUESTION))
+
+    assert contents(views[0]) == [("user", QUESTION), ("assistant", THINKING)]
+    assert views[0].evidence == EVIDENCE_SEARCHING
+    words = REPLY.split(" ")
+    streamed = [view.chat[-1]["content"] for view in views[1:-1]]
+    assert streamed == [" ".join(words[: i + 1]) for i in range(len(words))]
+    assert all(view.history == [] for view in views[:-1])
+
+    final = views[-1]
+    assert contents(final) == [
+        ("user", QUESTION),
+        ("assistant", "The meeting lasted around 90 minutes [\\[1\\]](#cite-1)."),
+    ]
+    assert final.history == [Turn(QUESTION, REPLY)]
+
+
+def test_evidence_shows_only_the_cited_passage_with_the_quote_marked(geneva):
+    assistant, _ = geneva
+    final = list(respond(assistant, QUESTION))[-1]
+
+    assert final.evidence.count('<article class="cite"') == 1
+    assert '<article class="cite" id="cite-1">' in final.evidence
+    assert '<span class="source">geneva.txt</span>' in final.evidence
+    assert '<span class="date">2022-01-21</span>' in final.evidence
+    assert '<div class="title">Talks in Geneva</div>' in final.evidence
+    assert "<mark>The meeting lasted around 90 minutes.</mark>" in final.evidence
+    assert "score" not in final.evidence
+
+
+def test_show_scores_adds_the_retrieval_scores(geneva):
+    assistant, _ = geneva
+    final = list(respond(assistant, QUESTION, show_scores=True))[-1]
+    assert '<span class="score">score ' in final.evidence
+    assert "All passages shown to the model" in final.evidence
+
+
+def test_abstention_says_so_and_lists_what_was_looked_at(settings, library):
+    assistant, _ = make_assistant(settings, library, "NOT FOUND")
+    final = list(respond(assistant, "Who won the 1998 World Cup?"))[-1]
+
+    assert contents(final)[-1] == ("assistant", "The documents don't say.")
+    assert '<p class="verdict">The documents don&#x27;t say.</p>' in final.evidence
+    assert "Looked at:" in final.evidence
+    assert '<span class="source">geneva.txt</span>' in final.evidence
+    assert "Talks in Geneva 20220121 Blinken and Lavrov met in Geneva on Friday." in final.evidence
+    assert "<mark>" not in final.evidence
+    assert final.history == [Turn("Who won the 1998 World Cup?", "The documents don't say.")]
+
+
+def test_follow_up_passes_the_previous_question_and_final_answer(geneva):
+    assistant, generator = geneva
+    first = list(respond(assistant, "When did Blinken and Lavrov meet in Geneva?"))[-1]
+    second = list(respond(assistant, "How long did it last?", first.chat, first.history))[-1]
+
+    asked = generator.calls[-1]
+    assert asked[1:3] == [
+        {"role": "user", "content": "When did Blinken and Lavrov meet in Geneva?"},
+        {"role": "assistant", "content": REPLY},
+    ]
+    assert asked[-1]["role"] == "user" and "How long did it last?" in asked[-1]["content"]
+    assert second.history == [
+        Turn("When did Blinken and Lavrov meet in Geneva?", REPLY),
+        Turn("How long did it last?", REPLY),
+    ]
+    # Only the latest answer links to the evidence panel, which shows only its passages.
+    assert [m["content"] for m in second.chat if m["role"] == "assistant"] == [
+        REPLY,
+        "The meeting lasted around 90 minutes [\\[1\\]](#cite-1).",
+    ]
+
+
+def test_a_library_error_becomes_a_reply_and_keeps_the_history(geneva):
+    assistant, generator = geneva
+    earlier = [Turn("q", "a")]
+    views = list(respond(assistant, "x" * 2001, [], earlier))
+
+    assert contents(views[-1])[-1] == (
+        "assistant",
+        "⚠️ The question is 2,001 characters; the limit is 2,000 (RAG_MAX_QUESTION_CHARS): shorten it.",
+    )
+    assert views[-1].history == earlier
+    assert generator.calls == []
+
+
+def test_an_empty_message_changes_nothing(geneva):
+    assistant, generator = geneva
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    assert list(respond(assistant, "   ", chat, [Turn("hi", "hello")])) == [
+        (chat, EVIDENCE_EMPTY, [Turn("hi", "hello")])
+    ]
+    assert generator.calls == []
+
+
+def test_stopping_mid_answer_releases_the_stream(geneva):
+    assistant, generator = geneva
+    views = respond(assistant, QUESTION)
+    next(views), next(views)
+    views.close()  # what Gradio does when the Stop button cancels the event
+    assert list(respond(assistant, QUESTION))[-1].history == [Turn(QUESTION, REPLY)]
+    assert len(generator.calls) == 2
+
+
+# -- rendering ---------------------------------------------------------------------------
+def test_everything_from_documents_is_escaped():
+    answer = Answer(
+        "It was <b>90</b> minutes [1].",
+        False,
+        [Citation(1, "<x>.txt", "c1", 0, 30, "A <script>x</script>. It was 90.", "T&C", "2022-01-21", "It was 90.")],
+        {"total": 1500.0},
+        [Hit("<x>.txt", "c1", 0.5, "A <script>x</script>. It was 90.", 0, 30)],
+        "m",
+    )
+    out = evidence_html(answer)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert '<span class="source">&lt;x&gt;.txt</span>' in out
+    assert '<div class="title">T&amp;C</div>' in out
+    assert "<mark>It was 90.</mark>" in out
+    assert "total 1.5 s · m" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "quote", "expected"),
+    [
+        ("One. Two.", "Two.", "One. <mark>Two.</mark>"),
+        ("One.\nTwo  words.", "Two words.", "One.\n<mark>Two  words.</mark>"),
+        ("One.", "Absent.", "One."),
+        ("One.", "", "One."),
+        ("", "", ""),
+    ],
+)
+def test_highlight(text, quote, expected):
+    assert highlight(text, quote) == expected
+
+
+def test_markers_of_uncited_passages_stay_plain():
+    assert link_markers("A [1][2]. B [2, 3].", {2}) == (
+        "A [1][\\[2\\]](#cite-2). B [\\[2\\]](#cite-2)[3]."
+    )
+
+
+# -- documents ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("notes.txt", "notes.txt"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\secret.md", "secret.md"),
+        ("My notes (v2).md", "My_notes_v2_.md"),
+        (".hidden.txt", "hidden.txt"),
+        ("résumé.TXT", "r_sum_.TXT"),
+    ],
+)
+def test_upload_names_are_sanitised(name, expected):
+    assert docs.safe_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("report.pdf", "report.pdf: only .txt and .md files can be uploaded, not .pdf files."),
+        ("../run.sh", "run.sh: only .txt and .md files can be uploaded, not .sh files."),
+        ("README", "README: only .txt and .md files can be uploaded, and this one has no extension."),
+        ("...txt", "...txt: only .txt and .md files can be uploaded, and this one has no extension."),
+        ("__.md", "'__.md' has no usable file name: rename it and upload it again."),
+    ],
+)
+def test_unusable_upload_names_are_refused(name, message):
+    from rag.errors import InputError
+
+    with pytest.raises(InputError) as error:
+        docs.safe_name(name)
+    assert str(error.value) == message
+
+
+def test_upload_indexes_the_file_and_refuses_others(geneva, tmp_path):
+    assistant, _ = geneva
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "zorblat.txt").write_text("The Zorblat festival was held in Tallinn on 3 May.\n")
+    (incoming / "slides.pdf").write_bytes(b"%PDF-1.4")
+
+    message = docs.upload(assistant, [incoming / "zorblat.txt", incoming / "slides.pdf"])
+
+    assert message == (
+        "Added zorblat.txt. 2 passages in the index.\n\n"
+        "Refused slides.pdf: only .txt and .md files can be uploaded, not .pdf files."
+    )
+    assert sorted(p.name for p in assistant.settings.uploads.iterdir()) == ["zorblat.txt"]
+    assert sorted(d.source for d in assistant.documents()) == ["geneva.txt", "zorblat.txt"]
+
+
+def test_upload_over_10_mb_is_refused(geneva, tmp_path):
+    assistant, _ = geneva
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(10 * 1024 * 1024 + 1)
+    assert docs.upload(assistant, [big]) == "Refused big.txt is 10.0 MB; uploads are limited to 10 MB."
+    assert not assistant.settings.uploads.exists() or not any(assistant.settings.uploads.iterdir())
+
+
+def test_nothing_chosen_to_upload(geneva):
+    assistant, _ = geneva
+    assert docs.upload(assistant, None) == "Choose one or more .txt or .md files first."
+
+
+def test_delete_an_upload_removes_it_from_the_index_and_the_uploads_folder(geneva, tmp_path):
+    assistant, _ = geneva
+    note = tmp_path / "zorblat.txt"
+    note.write_text("The Zorblat festival was held in Tallinn on 3 May.\n")
+    docs.upload(assistant, [note])
+
+    assert docs.delete(assistant, "zorblat.txt") == "Deleted zorblat.txt and its uploaded copy (1 file)."
+    assert [d.source for d in assistant.documents()] == ["geneva.txt"]
+    assert not (assistant.settings.uploads / "zorblat.txt").exists()
+    assert note.exists()
+
+
+def test_delete_a_document_outside_uploads_leaves_its_file(geneva, library):
+    assistant, _ = geneva
+    assert docs.delete(assistant, "geneva.txt") == "Deleted geneva.txt (1 file)."
+    assert assistant.documents() == []
+    assert (library / "geneva.txt").exists()
+
+
+def test_delete_unknown_or_nothing(geneva):
+    assistant, _ = geneva
+    assert docs.delete(assistant, "nope.txt") == "No document named nope.txt is in the index."
+    assert docs.delete(assistant, "../geneva.txt") == "No document named ../geneva.txt is in the index."
+    assert docs.delete(assistant, None) == "Choose a document to delete."
+
+
+def test_reindex_ingests_the_project_seeds_and_uploads(geneva):
+    assistant, _ = geneva
+    seeds = sorted(p.name for p in docs.SEEDS.iterdir() if p.suffix == ".txt")
+    message = docs.reindex(assistant)
+    assert message.startswith(f"Added {', '.join(seeds)}.")
+    assert sorted(d.source for d in assistant.documents()) == sorted(["geneva.txt", *seeds])
+    assert docs.reindex(assistant).startswith(f"{len(seeds)} unchanged.")
+
+
+# -- the app -----------------------------------------------------------------------------
+def test_the_app_answers_one_question_at_a_time(geneva):
+    import gradio as gr
+
+    assistant, _ = geneva
+    demo = build_app(assistant)
+    assert isinstance(demo, gr.Blocks)
+    chat = [fn for fn in demo.fns.values() if fn.name == "ask"]
+    assert len(chat) == 1
+    assert (chat[0].concurrency_limit, chat[0].concurrency_id) == (1, "model")
+    assert chat[0].queue is not False
+
+
+def test_models_warm_up_in_the_background(geneva):
+    assistant, _ = geneva
+    models = Models(assistant)
+    assert models.status() == (
+        f'<span class="dot loading"></span> Loading models ({assistant.settings.model})…',
+        False,
+    )
+    models.warm()
+    models._threads[assistant.settings.model].join(10)
+    assert models.status() == ('<span class="dot ready"></span> Ready · scripted', True)
+
+
+def test_a_model_that_cannot_load_is_reported(geneva):
+    assistant, _ = geneva
+    models = Models(assistant)
+    models.warm("/nowhere/model.gguf")
+    models._threads["/nowhere/model.gguf"].join(60)
+    text, settled = models.status("/nowhere/model.gguf")
+    assert settled
+    assert text == (
+        '<span class="dot failed"></span> Could not load /nowhere/model.gguf: '
+        "RAG_MODEL='/nowhere/model.gguf' is neither a preset (qwen2.5-coder-0.5b, "
+        "qwen2.5-coder-1.5b, smollm2-135m) nor a GGUF file."
+    )
+
+
+def test_importing_ui_does_not_import_gradio():
+    import subprocess
+    import sys
+
+    code = "import sys, ui; print('gradio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent, env={**os.environ})
+    assert out.stdout.strip() == "False"
