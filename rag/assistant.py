@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,11 +24,11 @@ from .citations import check
 from .embedding import Embedder
 from .focus import focus
 from .errors import InputError
-from .generation import Generator, LlamaCppGenerator, OpenAIGenerator
+from .generation import Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model
 from .prompting import build_messages, load_templates
-from .records import Answer, DocumentInfo, IngestReport, Turn
+from .records import Answer, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever, open_store
 from .settings import Settings
 from .store import ChromaStore
@@ -93,12 +94,16 @@ class Assistant:
                 return piece
         raise AssertionError("stream() always ends with an Answer")
 
-    def stream(
+    def prepare(
         self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
-    ) -> Iterator[str | Answer]:
+    ) -> Prepared:
+        """Everything before generation: retrieval, focus, the relevance gate and the prompt.
+
+        ``messages`` is empty when the gate decided to abstain without asking the model.
+        """
+        began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         turns = normalize_history(history)[-self.settings.history_turns :] if history else []
-        began = time.perf_counter()
         extra = (f"{turns[-1].question} {question}",) if turns else ()
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, extra_queries=extra)
         focused = focus(
@@ -108,35 +113,54 @@ class Assistant:
             max_sentences=self.settings.focus_sentences,
         )
         timings = {"retrieve": _ms(began)}
-
         if not focused or focused[0].best < self.settings.min_relevance:
-            timings["first_token"] = timings["total"] = _ms(began)
-            yield ABSTAIN_TEXT
-            yield Answer(ABSTAIN_TEXT, True, [], timings, hits, "")
-            return
-
+            return Prepared(question, [], [], hits, timings, began)
         generator = self.generator
-        budget = generator.n_ctx - self.settings.max_tokens - 16
         messages, shown = build_messages(
             question,
             [f.hit for f in focused],
             turns,
             load_templates(self.settings.prompts),
             generator.count_tokens,
-            budget,
+            generator.n_ctx - self.settings.max_tokens - 16,
             texts=[f.text for f in focused],
         )
+        return Prepared(question, messages, shown, hits, timings, began)
+
+    def stream(
+        self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
+    ) -> Iterator[str | Answer]:
+        p = self.prepare(question, history, top_k=top_k)
+        timings = p.timings
+        if not p.messages:
+            timings["first_token"] = timings["total"] = _ms(p.began)
+            yield ABSTAIN_TEXT
+            yield Answer(ABSTAIN_TEXT, True, [], timings, p.hits, "")
+            return
+        generator = self.generator
         reply = []
-        for piece in generator.stream(messages, self.settings.max_tokens):
+        for piece in generator.stream(p.messages, self.settings.max_tokens):
             if not reply:
-                timings["first_token"] = _ms(began)
+                timings["first_token"] = _ms(p.began)
             reply.append(piece)
             yield piece
-        timings.setdefault("first_token", _ms(began))
-        checked = check("".join(reply), shown, question)
-        timings["total"] = _ms(began)
+        timings.setdefault("first_token", _ms(p.began))
+        checked = check("".join(reply), p.shown, p.question)
+        timings["total"] = _ms(p.began)
         text = ABSTAIN_TEXT if checked.abstained else checked.text
-        yield Answer(text, checked.abstained, checked.citations, timings, shown, generator.name)
+        yield Answer(text, checked.abstained, checked.citations, timings, p.shown, generator.name)
+
+
+@dataclass
+class Prepared:
+    """A question made ready for the model (see ``Assistant.prepare``)."""
+
+    question: str
+    messages: Messages
+    shown: list[Hit]  # passages in the prompt, numbered from 1
+    hits: list[Hit]  # everything retrieved
+    timings: dict[str, float]
+    began: float
 
 
 def clean_question(question: str, max_chars: int) -> str:

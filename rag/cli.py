@@ -235,5 +235,25 @@ def doctor(as_json: bool) -> None:
             click.echo(f"  {key}: {value}")
 
 
+@cli.command()
+@click.option("--quick", is_flag=True, help="A smaller run that finishes in a few minutes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+def bench(quick: bool, as_json: bool) -> None:
+    """Measure ingestion, retrieval, answering and start-up speed on this machine.
+
+    Reports medians and p95s, and ratios against baselines measured in the same run.
+    Example: rag bench --quick
+    """
+    from .bench import run_bench
+
+    result = run_bench(_settings(), quick=quick)
+    if as_json:
+        _dump(result)
+        return
+    for key in ("first_token_ms_p50", "answer_ms_p50", "retrieve_ms_p50", "ingest_chunks_per_s", "llama_overhead_ratio"):
+        click.echo(f"{key:24s} {result[key]}")
+    click.echo(json.dumps({k: v for k, v in result.items() if isinstance(v, dict)}, indent=2))
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,233 @@
+"""``rag bench``: speed and memory on this machine, as medians, p95s and same-run ratios.
+
+Every figure that is compared is compared against a baseline measured in the same run
+(plain sentence-transformers encoding, a direct llama.cpp call with the same prompt), never
+against a number from another run: these machines are shared and noisy.
+
+Retrieval at large sizes uses the real SciFact chunks embedded by the real model; beyond the
+chunks embedded in the run, the collection is filled with vectors mixed from the real ones
+(random convex combinations, renormalised), because embedding 100k chunks would take an
+hour on 2 cores and search latency depends on the number and dimension of vectors, not on
+what the text says. The report says how many vectors were real.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .metrics import median, percentile
+from .settings import PROJECT_ROOT, Settings
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"p50": round(median(values), 1), "p95": round(percentile(values, 95), 1), "n": len(values)}
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    out = fn()
+    return (time.perf_counter() - began) * 1000, out
+
+
+def bench_ingest(settings: Settings, texts: list[str], label: str) -> dict[str, Any]:
+    """Chunks/s of the project's ingest (chunk + embed + write) vs plain ``encode``."""
+    from sentence_transformers import SentenceTransformer
+
+    from .assistant import Assistant
+    from .embedding import load_embedder, resolve_embed_model
+
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    try:
+        folder = work / "docs"
+        folder.mkdir()
+        for i, text in enumerate(texts):
+            (folder / f"{label}-{i:05d}.txt").write_text(text)
+        s = settings.with_(home=work / "home", collection=f"bench-{label}")
+        assistant = Assistant(s, embedder=load_embedder(s.embed_model, s.embed_batch))
+        ms, report = _timed(lambda: assistant.ingest([folder]))
+        chunks = [h for d in assistant.documents() for h in [d.chunks]]
+        n_chunks = sum(chunks)
+        from .ingest import make_chunks
+        from .documents import read_document
+
+        chunk_texts = [
+            c.text
+            for f in sorted(folder.iterdir())
+            for c in make_chunks(read_document(f, 10**9), s.chunk_tokens, s.chunk_overlap)  # type: ignore[arg-type]
+        ]
+        plain = SentenceTransformer(str(resolve_embed_model(s.embed_model)), device="cpu")
+        base_ms, _ = _timed(lambda: plain.encode(chunk_texts))
+        return {
+            "chunks": n_chunks,
+            "project_chunks_per_s": round(n_chunks / (ms / 1000), 1),
+            "plain_encode_chunks_per_s": round(len(chunk_texts) / (base_ms / 1000), 1),
+            "ratio_vs_plain": round((base_ms / len(chunk_texts)) / (ms / n_chunks), 2),
+            "seconds": round(ms / 1000, 1),
+            "report": {"added": len(report.added), "skipped": len(report.skipped)},
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_retrieval(settings: Settings, texts: list[str], sizes: list[int], queries: list[str]) -> dict[str, Any]:
+    """Search latency (query embedding included) at each collection size."""
+    import numpy as np
+
+    from .embedding import load_embedder
+    from .records import Chunk
+    from .retrieval import Retriever
+    from .store import CatalogEntry
+    from .retrieval import open_store
+
+    embedder = load_embedder(settings.embed_model, settings.embed_batch)
+    real = np.asarray(embedder.embed(texts), dtype=np.float32)
+    rng = random.Random(0)
+    out: dict[str, Any] = {"real_vectors": len(texts)}
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-ret-"))
+    try:
+        for size in sizes:
+            s = settings.with_(home=work / f"h{size}", collection=f"ret-{size}", retrieval="dense")
+            store = open_store(s, embedder, create=True)
+            for at in range(0, size, 2000):
+                n = min(2000, size - at)
+                vecs, docs = [], []
+                for i in range(at, at + n):
+                    if i < len(texts):
+                        vecs.append(real[i])
+                        docs.append(texts[i])
+                    else:
+                        a, b = rng.randrange(len(texts)), rng.randrange(len(texts))
+                        w = rng.random()
+                        v = w * real[a] + (1 - w) * real[b]
+                        vecs.append(v / np.linalg.norm(v))
+                        docs.append(texts[a])
+                chunks = [Chunk(f"c{i}", f"d{i}.txt", f"/bench/d{i}.txt", 0, 0, len(t), t, doc_sha256="x") for i, t in zip(range(at, at + n), docs)]
+                store.upsert(chunks, [v.tolist() for v in vecs])
+            store.commit_document(CatalogEntry("/bench", "bench", "x", size))
+            retriever = Retriever(s, embedder=embedder, store=store)
+            retriever.search(queries[0], k=5)  # warm
+            times = [_timed(lambda q=q: retriever.search(q, k=5))[0] for q in queries]
+            out[str(size)] = _stats(times)
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """Time to first token and whole answer on seed questions, and the overhead against a
+    direct llama.cpp call with the same final prompt and settings."""
+    from .assistant import Assistant
+    from .generation import messages_tokens
+
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-ans-"))
+    try:
+        s = settings.with_(home=work)
+        assistant = Assistant(s)
+        assistant.ingest([PROJECT_ROOT / "seeds"])
+        assistant.warm_up()
+        generator = assistant.generator
+        first, total, prompt_tokens, overhead = [], [], [], []
+        for q in questions:
+            answer = assistant.ask(q)
+            first.append(answer.timings_ms["first_token"])
+            total.append(answer.timings_ms["total"])
+            messages = assistant.prepare(q).messages
+            llm = getattr(generator, "_llm", None)
+            if not messages or llm is None:
+                continue
+            prompt_tokens.append(messages_tokens(generator, messages))
+            direct_ms, _ = _timed(
+                lambda m=messages: llm.create_chat_completion(
+                    messages=m, temperature=0.0, top_k=1, max_tokens=s.max_tokens
+                )
+            )
+            overhead.append(assistant.ask(q).timings_ms["total"] / direct_ms)
+        return {
+            "first_token_ms": _stats(first),
+            "answer_ms": _stats(total),
+            "prompt_tokens_p50": median(prompt_tokens),
+            "llama_overhead_ratio": round(median(overhead), 3) if overhead else None,
+            "model": generator.name,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_cold_start(settings: Settings) -> dict[str, Any]:
+    """Seconds from process start until ``rag search`` / ``rag ask`` finish, and the peak RSS."""
+    rag = str(Path(sys.executable).parent / "rag")
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-cold-"))
+    env = {**os.environ, "RAG_HOME": str(work), "HF_HUB_OFFLINE": "1"}
+    out: dict[str, Any] = {}
+    try:
+        subprocess.run([rag, "ingest", "--json"], env=env, capture_output=True, check=True, cwd=PROJECT_ROOT)
+        for name, args in {
+            "help": ["--help"],
+            "search": ["search", "Geneva meeting", "--json"],
+            "ask": ["ask", "How long did the Geneva meeting last?", "--json"],
+        }.items():
+            began = time.perf_counter()
+            subprocess.run([rag, *args], env=env, capture_output=True, check=True, cwd=PROJECT_ROOT)
+            out[f"{name}_s"] = round(time.perf_counter() - began, 2)
+        out["peak_rss_mb_children"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
+    from .datasets import load_scifact
+
+    corpus, _, _ = load_scifact()
+    docs = [corpus[k] for k in sorted(corpus)]
+    seeds = [p.read_text() for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
+    questions = [
+        "How long did the meeting between Blinken and Lavrov in Geneva last?",
+        "Who expelled the US deputy chief of mission?",
+        "How many troops has Russia assembled near Ukraine's borders?",
+        "What did Blinken tell the UN Security Council?",
+        "What is the population of Ukraine?",
+        "Where did Blinken and Lavrov meet on Friday?",
+    ]
+    n_docs = 300 if quick else len(docs)
+    sizes = [1000, 10_000] if quick else [1000, 10_000, 100_000]
+    queries = [q for q in list(_queries())[: 20 if quick else 50]]
+    result: dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "quick": quick,
+        "ingest_seeds": bench_ingest(settings, seeds, "seeds"),
+        "ingest_scifact": bench_ingest(settings, docs[:n_docs], "scifact"),
+        "retrieval": bench_retrieval(settings, docs[: 2000 if quick else 10_000], sizes, queries),
+        "answers": bench_answers(settings, questions[:3] if quick else questions),
+        "cold_start": bench_cold_start(settings),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    largest = str(sizes[-1])
+    result.update(
+        {
+            "first_token_ms_p50": result["answers"]["first_token_ms"]["p50"],
+            "answer_ms_p50": result["answers"]["answer_ms"]["p50"],
+            "retrieve_ms_p50": result["retrieval"][largest]["p50"],
+            "ingest_chunks_per_s": result["ingest_scifact"]["project_chunks_per_s"],
+            "llama_overhead_ratio": result["answers"]["llama_overhead_ratio"],
+        }
+    )
+    return result
+
+
+def _queries() -> list[str]:
+    from .datasets import load_scifact
+
+    _, queries, _ = load_scifact()
+    return [queries[k] for k in sorted(queries)]
