@@ -114,7 +114,7 @@ def bench_retrieval(settings: Settings, texts: list[str], sizes: list[int], quer
                         docs.append(texts[a])
                 chunks = [Chunk(f"c{i}", f"d{i}.txt", f"/bench/d{i}.txt", 0, 0, len(t), t, doc_sha256="x") for i, t in zip(range(at, at + n), docs)]
                 store.upsert(chunks, [v.tolist() for v in vecs])
-            store.commit_document(CatalogEntry("/bench", "bench", "x", size))
+            store.commit_documents([CatalogEntry("/bench", "bench", "x", size)])
             retriever = Retriever(s, embedder=embedder, store=store)
             retriever.search(queries[0], k=5)  # warm
             times = [_timed(lambda q=q: retriever.search(q, k=5))[0] for q in queries]

@@ -59,6 +59,8 @@ def read_document(path: Path, max_bytes: int) -> Document | str:
     try:
         if path.is_symlink() and not path.exists():
             return "broken symbolic link"
+        if not path.is_file():
+            return "not a regular file (a folder, pipe or device)"
         size = path.stat().st_size
         if size > max_bytes:
             return (

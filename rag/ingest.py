@@ -85,9 +85,9 @@ class Indexer:
                 (report.updated if old else report.added).append(doc.source)
                 pending.append((doc, make_chunks(doc, self.settings.chunk_tokens, self.settings.chunk_overlap)))
                 if sum(len(c) for _, c in pending) >= EMBED_GROUP:
-                    self._write(pending)
+                    self._write(pending, set(catalog))
                     pending = []
-        self._write(pending)
+        self._write(pending, set(catalog))
 
         for folder in (p.resolve() for p in paths if p.is_dir()):
             for path, entry in catalog.items():
@@ -100,19 +100,19 @@ class Indexer:
         report.seconds = round(time.perf_counter() - began, 3)
         return report
 
-    def _write(self, pending: list[tuple[Document, list[Chunk]]]) -> None:
+    def _write(self, pending: list[tuple[Document, list[Chunk]]], replacing: set[str]) -> None:
+        """Write a group of documents: all their chunks, then the older versions' chunks are
+        deleted, then their catalogue entries are committed (the step that makes them live)."""
         if not pending:
             return
-        texts = [c.text for _, chunks in pending for c in chunks]
-        vectors = self.embedder.embed(texts)
-        at = 0
-        for doc, chunks in pending:
-            self.store.upsert(chunks, vectors[at : at + len(chunks)])
-            at += len(chunks)
-            self.store.delete_chunks(doc.path, keep_sha256=doc.sha256)
-            self.store.commit_document(
-                CatalogEntry(doc.path, doc.source, doc.sha256, len(chunks), doc.title, doc.date)
-            )
+        chunks = [c for _, doc_chunks in pending for c in doc_chunks]
+        self.store.upsert(chunks, self.embedder.embed([c.text for c in chunks]))
+        for doc, _ in pending:
+            if doc.path in replacing:
+                self.store.delete_chunks(doc.path, keep_sha256=doc.sha256)
+        self.store.commit_documents(
+            [CatalogEntry(d.path, d.source, d.sha256, len(c), d.title, d.date) for d, c in pending]
+        )
 
     def _sweep(self, catalog: dict[str, CatalogEntry]) -> bool:
         """Delete chunks no committed document owns (left by an interrupted run)."""

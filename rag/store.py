@@ -181,10 +181,14 @@ class ChromaStore:
                 out[meta["path"]] = CatalogEntry(**meta)
         return out
 
-    def commit_document(self, entry: CatalogEntry) -> None:
-        self._catalog.upsert(
-            ids=[f"doc:{entry.path}"], embeddings=[[0.0]], metadatas=[entry.__dict__]
-        )
+    def commit_documents(self, entries: list[CatalogEntry]) -> None:
+        for i in range(0, len(entries), self.batch):
+            part = entries[i : i + self.batch]
+            self._catalog.upsert(
+                ids=[f"doc:{e.path}" for e in part],
+                embeddings=[[0.0]] * len(part),
+                metadatas=[e.__dict__ for e in part],
+            )
 
     def remove_document(self, path: str) -> None:
         self._catalog.delete(ids=[f"doc:{path}"])
