@@ -138,7 +138,7 @@ class Assistant:
             yield Answer(ABSTAIN_TEXT, True, [], timings, p.hits, "")
             return
         generator = self.generator
-        reply = []
+        reply: list[str] = []
         for piece in generator.stream(p.messages, self.settings.max_tokens):
             if not reply:
                 timings["first_token"] = _ms(p.began)

@@ -59,8 +59,8 @@ class Indexer:
 
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
         began = time.perf_counter()
-        paths = [Path(p).expanduser() for p in paths]
-        files, skipped = find_files(paths)
+        folders = [Path(p).expanduser() for p in paths]
+        files, skipped = find_files(folders)
         report = IngestReport(skipped={_name(k): v for k, v in skipped.items()})
         catalog = self.store.catalog()
         swept = self._sweep(catalog)
@@ -89,7 +89,7 @@ class Indexer:
                     pending = []
         self._write(pending, set(catalog))
 
-        for folder in (p.resolve() for p in paths if p.is_dir()):
+        for folder in (p.resolve() for p in folders if p.is_dir()):
             for path, entry in catalog.items():
                 if path not in seen and Path(path).is_relative_to(folder):
                     self.store.remove_document(path)

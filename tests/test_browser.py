@@ -7,7 +7,6 @@ go to ``test-artifacts/``. Answers take up to ~20 s each on two cores: timeouts 
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,12 +117,21 @@ def ask(page, question: str) -> str:
     return answers.nth(before).inner_text()
 
 
-def test_page_starts_with_models_loading_in_the_background(open_page):
-    page = open_page()
+def test_page_starts_with_models_loading_in_the_background(browser, app_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    status = page.locator("#status").inner_text()
+    shot(page, "00-first-status")  # "Loading models (…)…" unless they loaded very fast
+    assert "Loading models (qwen2.5-coder-0.5b)" in status or "Ready" in status
+    page.wait_for_function(
+        "document.querySelector('#status').innerText.includes('Ready · qwen2.5-coder-0.5b')",
+        timeout=300_000,
+    )
     assert page.title() == "Ask your documents"
     assert page.locator("h1").inner_text() == "Ask your documents"
-    assert "Ready" in page.locator("#status").inner_text()
     shot(page, "01-ready")
+    page.close()
 
 
 def test_geneva_answer_cites_and_highlights_its_passage(open_page):
@@ -136,7 +144,10 @@ def test_geneva_answer_cites_and_highlights_its_passage(open_page):
     assert GENEVA in evidence.inner_text()
     assert "90 minutes" in evidence.locator("mark").first.inner_text()
     card = evidence.locator("article.cite", has_text=GENEVA).first
-    assert re.search(r"\d{4}-\d{2}-\d{2}", card.locator("header").inner_text())
+    assert card.locator(".date").inner_text() == "undated"  # the article states no date
+    assert card.locator(".title").inner_text() == (
+        "U.S., Russia meet at ‘critical moment’ in push to stop Putin invading Ukraine"
+    )
 
     # The answer's marker is a link that brings its passage into view.
     link = page.locator('#chat [data-testid="bot"] a[href^="#cite-"]').last
@@ -181,14 +192,24 @@ def test_uploaded_document_is_indexed_and_answered_from(open_page, tmp_path: Pat
     assert "Tallinn" in answer
     assert "zorblat_festival.txt" in page.locator("#evidence").inner_text()
 
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#delete-name input").click()
+    page.get_by_role("option", name="zorblat_festival.txt").click()
+    page.click("#delete")
+    page.wait_for_function(
+        "document.querySelector('#documents-note').innerText.includes('Deleted zorblat_festival.txt')"
+    )
+    assert "zorblat_festival.txt" not in page.locator("#documents").inner_text()
+    assert "001_a59af63640988946.txt" in page.locator("#documents").inner_text()
+
 
 def test_two_tabs_asking_at_once_each_get_their_own_answer(open_page):
     questions = (
         "How long did the meeting between Blinken and Lavrov in Geneva last?",
-        "How many troops has Russia massed near Ukraine?",
+        "Who won the 1998 football World Cup?",  # nothing relevant: abstains
     )
     tabs = [open_page(), open_page()]
-    for page, question in zip(tabs, questions):
+    for page, question in zip(tabs, questions, strict=True):
         page.fill("#question textarea", question)
     for page in tabs:
         page.click("#ask")
@@ -199,27 +220,52 @@ def test_two_tabs_asking_at_once_each_get_their_own_answer(open_page):
     shot(tabs[0], "07-tab-one")
     shot(tabs[1], "08-tab-two")
 
-    for page, question in zip(tabs, questions):
+    for page, question in zip(tabs, questions, strict=True):
         assert page.locator('#chat [data-testid="user"]').all_inner_texts() == [question]
         assert page.locator('#chat [data-testid="bot"]').count() == 1
     assert "90" in tabs[0].locator('#chat [data-testid="bot"]').inner_text()
     assert GENEVA in tabs[0].locator("#evidence").inner_text()
-    assert "troops" in tabs[1].locator('#chat [data-testid="bot"]').inner_text()
-    assert tabs[1].locator("#evidence article.cite").count() >= 1
+    assert tabs[1].locator('#chat [data-testid="bot"]').inner_text() == "The documents don't say."
+    assert "Looked at:" in tabs[1].locator("#evidence").inner_text()
+    assert tabs[1].locator("#evidence article.cite").count() == 0
 
 
 def test_stop_cancels_the_answer_and_the_next_question_still_works(open_page):
     page = open_page()
-    page.fill("#question textarea", "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    page.fill(
+        "#question textarea", "How long did the meeting between Blinken and Lavrov in Geneva last?"
+    )
     page.click("#ask")
     page.wait_for_function(
         "document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 1", timeout=60_000
     )
     page.click("#stop")
+    page.wait_for_function(
+        "document.querySelector('#chat [data-testid=\"bot\"]').innerText.includes('Stopped')"
+    )
     page.wait_for_timeout(1000)
     assert page.locator("#evidence .evidence.empty").count() == 1  # never finished
+    shot(page, "09-stopped")
+    page.get_by_text("Settings").click()
+    page.locator("#scores input[type=checkbox]").check()
     answer = ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
     assert "90" in answer
+    assert "score 0." in page.locator("#evidence").inner_text()
+    shot(page, "10-scores-shown")
     page.click("#new-chat")
     page.wait_for_function("document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
-    shot(page, "09-new-chat")
+    shot(page, "11-new-chat")
+
+
+def test_switching_the_model_loads_it_in_the_background(open_page):
+    page = open_page()
+    page.get_by_text("Settings").click()
+    page.locator("#model input").click()
+    page.get_by_role("option", name="smollm2-135m").click()
+    page.wait_for_function(
+        "document.querySelector('#status').innerText.includes('Ready · smollm2-135m')",
+        timeout=300_000,
+    )
+    ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    shot(page, "12-smollm2")
+    assert "smollm2-135m" in page.locator("#evidence .timings").inner_text()

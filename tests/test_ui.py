@@ -12,7 +12,9 @@ from rag.generation import ScriptedGenerator
 from rag.records import Answer, Citation, Hit, Turn
 from rag.settings import Settings
 from ui import documents as docs
-from ui.app import THINKING, Models, build_app, respond
+from ui.app import build_app
+from ui.chat import THINKING, respond, stopped
+from ui.models import Models
 from ui.render import EVIDENCE_EMPTY, EVIDENCE_SEARCHING, evidence_html, highlight, link_markers
 
 QUESTION = "How long did the meeting in Geneva last?"
@@ -159,12 +161,39 @@ def test_stopping_mid_answer_releases_the_stream(geneva):
     assert len(generator.calls) == 2
 
 
+@pytest.mark.parametrize(
+    ("reply", "history", "expected"),
+    [
+        (THINKING, [], "*Stopped.*"),
+        ("The meeting", [], "The meeting *(stopped)*"),
+        ("Done [1].", [Turn("Why?", "Done [1].")], "Done [1]."),
+        ("⚠️ The question is empty.", [], "⚠️ The question is empty."),
+    ],
+)
+def test_stop_marks_only_an_unfinished_answer(reply, history, expected):
+    chat = [{"role": "user", "content": "Why?"}, {"role": "assistant", "content": reply}]
+    assert stopped(chat, history)[-1] == {"role": "assistant", "content": expected}
+    assert stopped([], []) == []
+
+
 # -- rendering ---------------------------------------------------------------------------
 def test_everything_from_documents_is_escaped():
     answer = Answer(
         "It was <b>90</b> minutes [1].",
         False,
-        [Citation(1, "<x>.txt", "c1", 0, 30, "A <script>x</script>. It was 90.", "T&C", "2022-01-21", "It was 90.")],
+        [
+            Citation(
+                1,
+                "<x>.txt",
+                "c1",
+                0,
+                30,
+                "A <script>x</script>. It was 90.",
+                "T&C",
+                "2022-01-21",
+                "It was 90.",
+            )
+        ],
         {"total": 1500.0},
         [Hit("<x>.txt", "c1", 0.5, "A <script>x</script>. It was 90.", 0, 30)],
         "m",
@@ -218,8 +247,14 @@ def test_upload_names_are_sanitised(name, expected):
     [
         ("report.pdf", "report.pdf: only .txt and .md files can be uploaded, not .pdf files."),
         ("../run.sh", "run.sh: only .txt and .md files can be uploaded, not .sh files."),
-        ("README", "README: only .txt and .md files can be uploaded, and this one has no extension."),
-        ("...txt", "...txt: only .txt and .md files can be uploaded, and this one has no extension."),
+        (
+            "README",
+            "README: only .txt and .md files can be uploaded, and this one has no extension.",
+        ),
+        (
+            "...txt",
+            "...txt: only .txt and .md files can be uploaded, and this one has no extension.",
+        ),
         ("__.md", "'__.md' has no usable file name: rename it and upload it again."),
     ],
 )
@@ -241,7 +276,7 @@ def test_upload_indexes_the_file_and_refuses_others(geneva, tmp_path):
     message = docs.upload(assistant, [incoming / "zorblat.txt", incoming / "slides.pdf"])
 
     assert message == (
-        "Added zorblat.txt. 2 passages in the index.\n\n"
+        "Added zorblat.txt. 2 chunks in the index.\n\n"
         "Refused slides.pdf: only .txt and .md files can be uploaded, not .pdf files."
     )
     assert sorted(p.name for p in assistant.settings.uploads.iterdir()) == ["zorblat.txt"]
@@ -253,7 +288,9 @@ def test_upload_over_10_mb_is_refused(geneva, tmp_path):
     big = tmp_path / "big.txt"
     with big.open("wb") as f:
         f.truncate(10 * 1024 * 1024 + 1)
-    assert docs.upload(assistant, [big]) == "Refused big.txt is 10.0 MB; uploads are limited to 10 MB."
+    assert (
+        docs.upload(assistant, [big]) == "Refused big.txt is 10.0 MB; uploads are limited to 10 MB."
+    )
     assert not assistant.settings.uploads.exists() or not any(assistant.settings.uploads.iterdir())
 
 
@@ -268,7 +305,10 @@ def test_delete_an_upload_removes_it_from_the_index_and_the_uploads_folder(genev
     note.write_text("The Zorblat festival was held in Tallinn on 3 May.\n")
     docs.upload(assistant, [note])
 
-    assert docs.delete(assistant, "zorblat.txt") == "Deleted zorblat.txt and its uploaded copy (1 file)."
+    assert (
+        docs.delete(assistant, "zorblat.txt")
+        == "Deleted zorblat.txt and its uploaded copy (1 file)."
+    )
     assert [d.source for d in assistant.documents()] == ["geneva.txt"]
     assert not (assistant.settings.uploads / "zorblat.txt").exists()
     assert note.exists()
@@ -284,7 +324,10 @@ def test_delete_a_document_outside_uploads_leaves_its_file(geneva, library):
 def test_delete_unknown_or_nothing(geneva):
     assistant, _ = geneva
     assert docs.delete(assistant, "nope.txt") == "No document named nope.txt is in the index."
-    assert docs.delete(assistant, "../geneva.txt") == "No document named ../geneva.txt is in the index."
+    assert (
+        docs.delete(assistant, "../geneva.txt")
+        == "No document named ../geneva.txt is in the index."
+    )
     assert docs.delete(assistant, None) == "Choose a document to delete."
 
 
@@ -341,6 +384,49 @@ def test_importing_ui_does_not_import_gradio():
     import sys
 
     code = "import sys, ui; print('gradio' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent, env={**os.environ})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ},
+    )
     assert out.stdout.strip() == "False"
+
+
+def test_launch_serves_locally_with_auth_and_no_share(settings):
+    from ui.app import launch
+
+    class Demo:
+        def launch(self, **options):
+            self.options = options
+
+    demo = Demo()
+    launch(demo, settings.with_(ui_auth="ada:s3cret:x", ui_port=7999))
+    assert {
+        k: demo.options[k]
+        for k in ("server_name", "server_port", "share", "auth", "prevent_thread_lock")
+    } == {
+        "server_name": "127.0.0.1",
+        "server_port": 7999,
+        "share": False,
+        "auth": ("ada", "s3cret:x"),
+        "prevent_thread_lock": False,
+    }
+    launch(demo, settings, port=8001, block=False)
+    assert (
+        demo.options["auth"],
+        demo.options["server_port"],
+        demo.options["prevent_thread_lock"],
+    ) == (None, 8001, True)
+
+
+@pytest.mark.parametrize("module", ["ui.render", "ui.documents", "ui.chat"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -9,25 +9,18 @@ runs with a concurrency limit of 1 and other sessions wait in the queue.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from rag.errors import RagError
-from rag.records import Answer, Turn
 from rag.settings import Settings
 
 from . import documents as docs
-from .render import (
-    EVIDENCE_EMPTY,
-    EVIDENCE_SEARCHING,
-    documents_rows,
-    error_html,
-    evidence_html,
-    link_markers,
-    unlink_markers,
-)
+from .chat import View, respond, stopped
+from .models import Models
+from .render import EVIDENCE_EMPTY, documents_rows, error_html
+
+__all__ = ["View", "build_app", "launch", "respond", "serve"]
 
 TITLE = "Ask your documents"
 DESCRIPTION = (
@@ -35,7 +28,6 @@ DESCRIPTION = (
     "the passages behind every answer."
 )
 CSS = Path(__file__).with_name("style.css")
-THINKING = "…"
 
 # Citation markers in the chat are links to #cite-n; bring the passage into view and flash
 # it (Gradio renders chat links to open in a new tab, so the click is handled here).
@@ -56,118 +48,6 @@ JS = """
 }
 """
 
-Message = dict[str, str]
-
-
-class View(NamedTuple):
-    """One state of the page after a step of ``respond``."""
-
-    chat: list[Message]  # what the chat shows: {"role": ..., "content": markdown}
-    evidence: str  # the evidence panel's HTML
-    history: list[Turn]  # (question, final answer) pairs, for follow-ups
-
-
-def respond(
-    assistant: Any,
-    message: str,
-    chat: list[Message] | None = None,
-    history: list[Turn] | None = None,
-    *,
-    top_k: int | None = None,
-    show_scores: bool = False,
-) -> Iterator[View]:
-    """Answer ``message``, yielding the page as it changes.
-
-    First the question with a placeholder answer, then the model's raw text as it grows,
-    then the verified answer (markers linked to ``#cite-n``) with its evidence. ``history``
-    gains a ``Turn`` only when an answer is complete; a library error (empty question, no
-    index, missing model) becomes a one-line reply and leaves ``history`` unchanged.
-    """
-    history = list(history or [])
-    chat = [{**m, "content": unlink_markers(m["content"])} for m in chat or []]
-    if not message or not message.strip():
-        yield View(list(chat), EVIDENCE_EMPTY, history)
-        return
-    chat += [{"role": "user", "content": message}, {"role": "assistant", "content": THINKING}]
-    yield View(list(chat), EVIDENCE_SEARCHING, history)
-
-    stream = assistant.stream(message, history, top_k=top_k)
-    raw = ""
-    try:
-        for piece in stream:
-            if isinstance(piece, Answer):
-                cited = {c.n for c in piece.citations}
-                chat[-1] = {"role": "assistant", "content": link_markers(piece.answer, cited)}
-                turn = Turn(message.strip(), piece.answer)
-                yield View(list(chat), evidence_html(piece, show_scores), [*history, turn])
-                return
-            raw += piece
-            chat[-1] = {"role": "assistant", "content": raw}
-            yield View(list(chat), EVIDENCE_SEARCHING, history)
-    except RagError as exc:
-        chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
-        yield View(list(chat), error_html(str(exc)), history)
-    finally:
-        stream.close()  # a cancelled answer releases the model at once
-
-
-class Models:
-    """The process's assistants, one per model preset, each warmed up once in a thread.
-
-    Switching the model builds ``Assistant(settings.with_(model=name))`` sharing the first
-    assistant's embedder and index; the library caches loaded generators, so switching back
-    costs nothing.
-    """
-
-    def __init__(self, assistant: Any) -> None:
-        self.default = assistant.settings.model
-        self._assistants = {self.default: assistant}
-        self._status: dict[str, str] = {}
-        self._threads: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
-
-    def get(self, name: str | None) -> Any:
-        name = name or self.default
-        with self._lock:
-            if name not in self._assistants:
-                from rag.assistant import Assistant
-
-                base = self._assistants[self.default]
-                self._assistants[name] = Assistant(
-                    base.settings.with_(model=name), embedder=base.retriever.embedder
-                )
-            return self._assistants[name]
-
-    def warm(self, name: str | None = None) -> None:
-        """Start loading the model ``name`` in the background (once)."""
-        name = name or self.default
-        with self._lock:
-            if name in self._threads:
-                return
-            self._status[name] = "loading"
-            thread = threading.Thread(target=self._load, args=(name,), daemon=True, name=f"warm-{name}")
-            self._threads[name] = thread
-        thread.start()
-
-    def _load(self, name: str) -> None:
-        try:
-            assistant = self.get(name)
-            assistant.warm_up()
-            self._status[name] = f"ready: {assistant.generator.name}"
-        except Exception as exc:  # shown on the page; the thread has no one else to tell
-            message = str(exc) if isinstance(exc, RagError) else f"{type(exc).__name__}: {exc}"
-            self._status[name] = f"error: Could not load {name}: {message}"
-
-    def status(self, name: str | None = None) -> tuple[str, bool]:
-        """``(status line markdown, settled)``; settled once loaded or failed."""
-        name = name or self.default
-        state = self._status.get(name, "loading")
-        if state == "loading":
-            return f'<span class="dot loading"></span> Loading models ({name})…', False
-        if state.startswith("ready: "):
-            return f'<span class="dot ready"></span> Ready · {state.removeprefix("ready: ")}', True
-        return f'<span class="dot failed"></span> {state.removeprefix("error: ")}', True
-
 
 def build_app(assistant: Any) -> Any:
     """The Blocks for ``assistant``; starts loading its models in the background."""
@@ -183,9 +63,16 @@ def build_app(assistant: Any) -> Any:
         try:
             chosen = models.get(model)
         except RagError as exc:
-            yield [*chat, {"role": "assistant", "content": f"⚠️ {exc}"}], error_html(str(exc)), chat, history
+            yield (
+                [*chat, {"role": "assistant", "content": f"⚠️ {exc}"}],
+                error_html(str(exc)),
+                chat,
+                history,
+            )
             return
-        for view in respond(chosen, message, chat, history, top_k=int(top_k), show_scores=show_scores):
+        for view in respond(
+            chosen, message, chat, history, top_k=int(top_k), show_scores=show_scores
+        ):
             yield view.chat, view.evidence, view.chat, view.history
 
     def status(model):
@@ -197,81 +84,102 @@ def build_app(assistant: Any) -> Any:
         return status(model)
 
     def documents_view(message=None):
-        rows = documents_rows(assistant.documents())
-        names = [r[0] for r in rows]
-        out = [rows, gr.Dropdown(choices=names, value=None)]
-        return (*out, message) if message is not None else tuple(out)
+        """(table rows, delete choices, note); the note is left alone when ``message`` is None."""
+        try:
+            rows = documents_rows(assistant.documents())
+        except RagError as exc:
+            rows, message = [], str(exc)
+        names = [str(r[0]) for r in rows]
+        note_update = gr.skip() if message is None else message
+        return rows, gr.Dropdown(choices=names, value=None), note_update
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         chat_state = gr.State([])
         history_state = gr.State([])
         pending = gr.State("")
-        with gr.Row(elem_classes="masthead"):
-            with gr.Column(scale=3, min_width=320):
-                gr.HTML(f"<h1>{TITLE}</h1><p class='lede'>{DESCRIPTION}</p>")
-            with gr.Column(scale=1, min_width=200):
-                status_line = gr.HTML(models.status()[0], elem_id="status", elem_classes="status")
+        with gr.Column(elem_classes="masthead"):
+            gr.HTML(f"<h1>{TITLE}</h1><p class='lede'>{DESCRIPTION}</p>")
+            status_line = gr.HTML(models.status()[0], elem_id="status", elem_classes="status")
         timer = gr.Timer(1.0)
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=360):
-                        chatbot = gr.Chatbot(
-                            value=[],
-                            elem_id="chat",
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=360):
+                    chatbot = gr.Chatbot(
+                        value=[],
+                        elem_id="chat",
+                        show_label=False,
+                        height=460,
+                        placeholder="Ask about your documents. Every answer cites its "
+                        "sources as [1], [2]: click one to see the passage.",
+                        feedback_options=None,
+                        latex_delimiters=[],
+                        buttons=["copy"],
+                    )
+                    with gr.Row(elem_classes="composer"):
+                        box = gr.Textbox(
+                            placeholder="Ask a question…",
                             show_label=False,
-                            height=460,
-                            placeholder="Ask about your documents. Every answer cites its "
-                            "sources as [1], [2]: click one to see the passage.",
-                            feedback_options=None,
-                            latex_delimiters=[],
-                            buttons=["copy"],
+                            lines=1,
+                            max_lines=4,
+                            scale=5,
+                            elem_id="question",
+                            autofocus=True,
                         )
-                        with gr.Row(elem_classes="composer"):
-                            box = gr.Textbox(
-                                placeholder="Ask a question…",
-                                show_label=False,
-                                lines=1,
-                                max_lines=4,
-                                scale=5,
-                                elem_id="question",
-                                autofocus=True,
-                            )
-                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-                        with gr.Row(elem_classes="controls"):
-                            stop = gr.Button("Stop", size="sm", variant="stop", elem_id="stop")
-                            new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
-                        with gr.Accordion("Settings", open=False, elem_id="settings"):
-                            model = gr.Dropdown(choices, value=models.default, label="Model", elem_id="model")
-                            top_k = gr.Slider(1, 8, value=min(max(assistant.settings.top_k, 1), 8), step=1,
-                                              label="Passages to read", elem_id="top-k")
-                            show_scores = gr.Checkbox(False, label="Show retrieval scores", elem_id="scores")
-                    with gr.Column(scale=2, min_width=300, elem_classes="evidence-column"):
-                        gr.HTML("<h2>Evidence</h2>")
-                        evidence = gr.HTML(EVIDENCE_EMPTY, elem_id="evidence", js_on_load=None)
-            with gr.Tab("Documents", id="documents") as documents_tab:
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2, min_width=300):
-                        files = gr.File(
-                            label="Add .txt or .md files (up to 10 MB each)",
-                            file_count="multiple",
-                            file_types=list(docs.ALLOWED),
-                            elem_id="upload",
+                        send = gr.Button(
+                            "Ask", variant="primary", scale=1, min_width=80, elem_id="ask"
                         )
-                        add = gr.Button("Add to the index", variant="primary", elem_id="add")
-                        with gr.Row():
-                            to_delete = gr.Dropdown([], label="Document", scale=3, elem_id="delete-name")
-                            remove = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
-                        reindex = gr.Button("Re-index seeds and uploads", elem_id="reindex")
-                        note = gr.Markdown(elem_id="documents-note")
-                    with gr.Column(scale=3, min_width=360):
-                        table = gr.Dataframe(
-                            headers=["File", "Passages", "Date", "Title"],
-                            datatype=["str", "number", "str", "str"],
-                            interactive=False,
-                            wrap=True,
-                            elem_id="documents",
+                    with gr.Row(elem_classes="controls"):
+                        stop = gr.Button("Stop", size="sm", variant="stop", elem_id="stop")
+                        new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
+                    with gr.Accordion("Settings", open=False, elem_id="settings"):
+                        model = gr.Dropdown(
+                            choices, value=models.default, label="Model", elem_id="model"
                         )
+                        top_k = gr.Slider(
+                            1,
+                            8,
+                            value=min(max(assistant.settings.top_k, 1), 8),
+                            step=1,
+                            label="Passages to read",
+                            elem_id="top-k",
+                        )
+                        show_scores = gr.Checkbox(
+                            False, label="Show retrieval scores", elem_id="scores"
+                        )
+                with gr.Column(scale=2, min_width=300, elem_classes="evidence-column"):
+                    gr.HTML("<h2>Evidence</h2>")
+                    evidence = gr.HTML(EVIDENCE_EMPTY, elem_id="evidence", js_on_load=None)
+            with gr.Tab("Documents", id="documents") as documents_tab, gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=300):
+                    gr.HTML(
+                        "<p class='docs-help'>New files are copied into the data folder and "
+                        "searchable at once; answers can cite them right away.</p>"
+                    )
+                    files = gr.File(
+                        label="Add .txt or .md files (up to 10 MB each)",
+                        file_count="multiple",
+                        file_types=list(docs.ALLOWED),
+                        elem_id="upload",
+                    )
+                    add = gr.Button("Add to the index", variant="primary", elem_id="add")
+                    with gr.Row():
+                        to_delete = gr.Dropdown(
+                            [], label="Document", scale=3, elem_id="delete-name"
+                        )
+                        remove = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
+                    reindex = gr.Button("Re-index seeds and uploads", elem_id="reindex")
+                    note = gr.Markdown(elem_id="documents-note")
+                with gr.Column(scale=3, min_width=360):
+                    table = gr.Dataframe(
+                        headers=["File", "Chunks", "Date", "Title"],
+                        column_widths=["32%", "11%", "17%", "40%"],
+                        datatype=["str", "number", "str", "str"],
+                        interactive=False,
+                        wrap=True,
+                        label="Indexed documents",
+                        show_label=True,
+                        elem_id="documents",
+                    )
 
         timer.tick(status, [model], [status_line, timer], queue=False, show_progress="hidden")
         model.change(switch_model, [model], [status_line, timer], queue=False)
@@ -292,7 +200,18 @@ def build_app(assistant: Any) -> Any:
             concurrency_id="model",
             show_progress="minimal",
         )
-        stop.click(None, cancels=[answering])
+
+        def stop_answer(chat, history):
+            chat = stopped(chat, history)
+            return chat, chat
+
+        stop.click(
+            stop_answer,
+            [chat_state, history_state],
+            [chatbot, chat_state],
+            cancels=[answering],
+            queue=False,
+        )
         for clear in (new_chat.click, chatbot.clear):
             clear(
                 lambda: ([], EVIDENCE_EMPTY, [], []),
@@ -303,13 +222,24 @@ def build_app(assistant: Any) -> Any:
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
         outputs = [table, to_delete, note]
-        add.click(lambda f: documents_view(docs.upload(assistant, f)), [files], outputs, **index_events).then(
-            lambda: None, outputs=[files], queue=False
+        add.click(
+            lambda f: (*documents_view(docs.upload(assistant, f)), None),
+            [files],
+            [*outputs, files],
+            **index_events,
         )
-        remove.click(lambda s: documents_view(docs.delete(assistant, s)), [to_delete], outputs, **index_events)
-        reindex.click(lambda: documents_view(docs.reindex(assistant)), None, outputs, **index_events)
-        documents_tab.select(documents_view, None, [table, to_delete])
-        demo.load(documents_view, None, [table, to_delete])
+        remove.click(
+            lambda s: documents_view(docs.delete(assistant, s)),
+            [to_delete],
+            outputs,
+            **index_events,
+        )
+        reindex.click(
+            lambda: documents_view(docs.reindex(assistant)), None, outputs, **index_events
+        )
+        documents_tab.select(documents_view, None, outputs)
+        demo.load(documents_view, None, outputs)
+    # Events without their own limit (status, document list) may run side by side.
     demo.queue(default_concurrency_limit=4)
     return demo
 
@@ -330,9 +260,13 @@ def launch(demo: Any, settings: Settings, *, port: int | None = None, block: boo
         theme=gr.themes.Soft(
             primary_hue="indigo",
             neutral_hue="slate",
-            font=[gr.themes.LocalFont("IBM Plex Sans"), "ui-sans-serif", "system-ui", "sans-serif"],
+            # The platform's own UI font: nothing to download, every glyph and weight present.
+            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"],
+            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
         ),
         footer_links=[],
+        run_history=False,  # questions stay out of the browser's storage
+        max_file_size=docs.MAX_UPLOAD_BYTES,  # refused before the upload, not after
         quiet=not block,
     )
 

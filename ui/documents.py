@@ -116,14 +116,18 @@ def describe(report: IngestReport) -> str:
     """One paragraph of what an ingest changed.
 
     >>> describe(IngestReport(added=["a.txt"], unchanged=["b.txt"], chunks=7))
-    'Added a.txt. 1 unchanged. 7 passages in the index.'
+    'Added a.txt. 1 unchanged. 7 chunks in the index.'
     """
     parts = []
-    for label, names in (("Added", report.added), ("Updated", report.updated), ("Removed", report.removed)):
+    for label, names in (
+        ("Added", report.added),
+        ("Updated", report.updated),
+        ("Removed", report.removed),
+    ):
         if names:
             parts.append(f"{label} {', '.join(names)}.")
     if report.unchanged:
         parts.append(f"{len(report.unchanged)} unchanged.")
     parts.extend(f"Skipped {name}: {reason}." for name, reason in report.skipped.items())
-    parts.append(f"{report.chunks} passages in the index.")
+    parts.append(f"{report.chunks} chunks in the index.")
     return " ".join(parts)

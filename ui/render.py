@@ -93,13 +93,18 @@ def evidence_html(answer: Answer, show_scores: bool = False) -> str:
     abstained, that plain fact and the passages it looked at."""
     scores = {h.chunk_id: h.score for h in answer.passages}
     if answer.abstained or not answer.citations:
-        parts = ['<div class="evidence abstained">', f'<p class="verdict">{html.escape(answer.answer)}</p>']
+        parts = [
+            '<div class="evidence abstained">',
+            f'<p class="verdict">{html.escape(answer.answer)}</p>',
+        ]
         if answer.passages:
             parts.append('<p class="looked">Looked at:</p><ul class="looked-at">')
             parts.extend(_looked_at(h, show_scores) for h in answer.passages)
             parts.append("</ul>")
         else:
-            parts.append('<p class="looked">No passage in the index came close to the question.</p>')
+            parts.append(
+                '<p class="looked">No passage in the index came close to the question.</p>'
+            )
     else:
         parts = ['<div class="evidence">']
         parts.extend(_card(c, scores.get(c.chunk_id), show_scores) for c in answer.citations)
@@ -112,8 +117,8 @@ def evidence_html(answer: Answer, show_scores: bool = False) -> str:
 
 def _card(citation: Citation, score: float | None, show_scores: bool) -> str:
     meta = [f'<span class="source">{html.escape(citation.source)}</span>']
-    if citation.date:
-        meta.append(f'<span class="date">{html.escape(citation.date)}</span>')
+    date = html.escape(citation.date) if citation.date else "undated"
+    meta.append(f'<span class="date">{date}</span>')
     if show_scores and score is not None:
         meta.append(f'<span class="score">score {score:.3f}</span>')
     title = f'<div class="title">{html.escape(citation.title)}</div>' if citation.title else ""
@@ -145,8 +150,15 @@ def _retrieved(passages: Sequence[Hit]) -> str:
 
 def _footer(answer: Answer) -> str:
     t = answer.timings_ms
-    bits = [f"{label} {_seconds(t[key])}" for key, label in
-            (("retrieve", "search"), ("first_token", "first word"), ("total", "total")) if key in t]
+    bits = [
+        f"{label} {_seconds(t[key])}"
+        for key, label in (
+            ("retrieve", "search"),
+            ("first_token", "first word"),
+            ("total", "total"),
+        )
+        if key in t
+    ]
     if answer.model:
         bits.append(html.escape(answer.model))
     return f'<p class="timings">{" · ".join(bits)}</p>' if bits else ""
