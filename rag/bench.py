@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def bench_retrieval(settings: Settings, texts: list[str], sizes: list[int], quer
             store.commit_documents([CatalogEntry("/bench", "bench", "x", size)])
             retriever = Retriever(s, embedder=embedder, store=store)
             retriever.search(queries[0], k=5)  # warm
-            times = [_timed(lambda q=q: retriever.search(q, k=5))[0] for q in queries]
+            times = [_timed(partial(retriever.search, q, k=5))[0] for q in queries]
             out[str(size)] = _stats(times)
         return out
     finally:
@@ -148,8 +149,12 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
                 continue
             prompt_tokens.append(messages_tokens(generator, messages))
             direct_ms, _ = _timed(
-                lambda m=messages: llm.create_chat_completion(
-                    messages=m, temperature=0.0, top_k=1, max_tokens=s.max_tokens
+                partial(
+                    llm.create_chat_completion,
+                    messages=messages,
+                    temperature=0.0,
+                    top_k=1,
+                    max_tokens=s.max_tokens,
                 )
             )
             overhead.append(assistant.ask(q).timings_ms["total"] / direct_ms)

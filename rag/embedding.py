@@ -77,7 +77,7 @@ def resolve_embed_model(model: str) -> Path:
             f"The embedding model package is not installed: run `pip install {package}` "
             "(or `make setup`)."
         ) from None
-    return Path(module.__file__).parent / "model"
+    return Path(str(module.__file__)).parent / "model"
 
 
 @lru_cache(maxsize=4)

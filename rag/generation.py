@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import ModelError
 
@@ -79,10 +79,10 @@ class LlamaCppGenerator:
                 stream=True,
             )
             for piece in pieces:
-                delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
-                text = delta.get("content")
+                choice: Any = piece["choices"][0]  # type: ignore[index]
+                text = (choice.get("delta") or {}).get("content")
                 if text:
-                    yield text
+                    yield str(text)
 
 
 class OpenAIGenerator:

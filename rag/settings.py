@@ -103,7 +103,7 @@ def _parse(name: str, raw: str, kind: type) -> Any:
             return raw.strip().lower() in ("1", "true", "yes", "on")
         if issubclass(kind, Path):
             return Path(raw).expanduser()
-        return kind(raw.strip())
+        return kind(raw.strip())  # type: ignore[call-arg]
     except ValueError:
         raise SettingsError(
             f"{var}={raw!r} is not a valid {kind.__name__}; unset it or give a number."

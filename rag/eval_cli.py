@@ -1,0 +1,266 @@
+"""The ``rag eval`` and ``rag bench`` commands: thin faces over ``rag.evaluation`` and
+``rag.benchmarks``. They parse flags, build settings, make one library call, write the
+report files and print a summary (or one JSON object with ``--json``).
+
+Only click and the settings are imported here; everything heavy loads when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .settings import PROJECT_ROOT, Settings
+
+BENCHMARKS = ("scifact", "squad2", "rgb")
+DEFAULT_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
+RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
+
+_FLAGS = {
+    "set_file": "--set",
+    "limit": "--limit",
+    "as_json": "--json",
+    "benchmark": "--benchmark",
+    "compare": "--compare",
+    "model": "--model",
+    "out": "--out",
+}
+
+
+@click.command("eval")
+@click.option(
+    "--set",
+    "set_file",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_SET,
+    show_default="eval/questions.jsonl",
+    help="Question set (JSONL, see eval/README.md).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ask only N questions, spread over the set (benchmarks: the first N; squad2: N per half).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object of the headline metrics."
+)
+@click.option(
+    "--benchmark",
+    type=click.Choice(BENCHMARKS),
+    default=None,
+    help="Run a public benchmark from ../shared/datasets instead of the seed set.",
+)
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An earlier result .json: add a table of deltas to the report.",
+)
+@click.option("--model", default=None, help="Preset name or GGUF path (overrides RAG_MODEL).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=RESULTS_DIR,
+    show_default="eval/results",
+    help="Where to write the report files.",
+)
+def eval_command(
+    set_file: Path,
+    limit: int | None,
+    as_json: bool,
+    benchmark: str | None,
+    compare: Path | None,
+    model: str | None,
+    out: Path,
+) -> None:
+    """Measure the assistant, offline and reproducibly (greedy decoding, seed 0).
+
+    Without --benchmark: ingest seeds/ into its own collection (eval-seeds-<embedder>,
+    idempotent), ask every question of the set and score retrieval, answers, abstention,
+    citations and latency. Writes <timestamp>-<model>.json and .md with two plots, and
+    latest-<model>.json, into --out.
+
+    Example: rag eval --limit 10, or rag eval --benchmark scifact --json
+    """
+    command = _command_line("eval", click.get_current_context().params)
+    settings = Settings.from_env(model=model)
+    if benchmark:
+        results = _run_benchmarks([benchmark], settings, limit, compare, out, as_json, command)
+        if as_json:
+            click.echo(json.dumps(_public(results[benchmark][0]), indent=2, ensure_ascii=False))
+        else:
+            _print_benchmarks(results)
+        return
+
+    from .evaluation import (
+        contract,
+        load_questions,
+        load_result,
+        run_seed_eval,
+        seed_assistant,
+        spread,
+        write_report,
+    )
+
+    questions = spread(load_questions(set_file), limit)
+    if compare is not None:
+        load_result(compare)  # a bad file fails now, not after the run
+    with _progress(not as_json, "Asking") as progress:
+        assistant = seed_assistant(settings)
+        result = run_seed_eval(assistant, questions, progress=progress, command=command)
+    result["meta"]["set"] = str(set_file)
+    files = write_report(result, out, previous=compare)
+    if as_json:
+        click.echo(json.dumps(contract(result), indent=2, ensure_ascii=False))
+        return
+    _print_seed(result, [files.json, files.markdown, *files.plots, files.latest])
+
+
+@click.command("bench")
+@click.argument("names", nargs=-1, type=click.Choice(BENCHMARKS))
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the first N questions (squad2: N per half).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {benchmark: result}.")
+@click.option("--model", default=None, help="Preset name or GGUF path (overrides RAG_MODEL).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=RESULTS_DIR,
+    show_default="eval/results",
+    help="Where to write the report files.",
+)
+def bench_command(
+    names: tuple[str, ...], limit: int | None, as_json: bool, model: str | None, out: Path
+) -> None:
+    """Run public benchmarks (default: all of scifact, squad2, rgb); same as rag eval --benchmark.
+
+    Example: rag bench scifact --limit 50
+    """
+    params = click.get_current_context().params
+    command = _command_line("bench", {k: v for k, v in params.items() if k != "names"})
+    command = " ".join([command, *names]) if names else command
+    settings = Settings.from_env(model=model)
+    results = _run_benchmarks(
+        list(names or BENCHMARKS), settings, limit, None, out, as_json, command
+    )
+    if as_json:
+        public = {name: _public(result) for name, (result, _) in results.items()}
+        click.echo(json.dumps(public, indent=2, ensure_ascii=False))
+    else:
+        _print_benchmarks(results)
+
+
+def _run_benchmarks(
+    names: list[str],
+    settings: Settings,
+    limit: int | None,
+    compare: Path | None,
+    out: Path,
+    quiet: bool,
+    command: str,
+) -> dict[str, tuple[dict[str, Any], list[Path]]]:
+    """Run and report each benchmark: ``{name: (result, files written)}``."""
+    from .benchmarks import run_benchmark, write_benchmark_report
+    from .evaluation import load_result
+
+    if compare is not None:
+        load_result(compare)
+    results: dict[str, tuple[dict[str, Any], list[Path]]] = {}
+    for name in names:
+        with _progress(not quiet, name) as progress:
+            result = run_benchmark(name, settings, limit, progress=progress, command=command)
+        results[name] = (result, write_benchmark_report(result, out, previous=compare))
+    return results
+
+
+def _public(result: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark result without its per-question records (those stay in the files)."""
+    return {key: value for key, value in result.items() if key != "items"}
+
+
+def _print_benchmarks(results: dict[str, tuple[dict[str, Any], list[Path]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluation import flatten, format_number
+
+    console = Console()
+    for name, (result, files) in results.items():
+        table = Table(title=f"{name}: {result['meta']['model']}, n = {result['n']}")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for metric, value in flatten(result).items():
+            table.add_row(metric, format_number(value))
+        for system, figures in result.get("published", {}).items():
+            for metric, value in figures.items():
+                table.add_row(f"published: {system} {metric}", format_number(value), style="dim")
+        console.print(table)
+        console.print("Wrote " + ", ".join(str(f) for f in files))
+
+
+def _print_seed(result: dict[str, Any], files: list[Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluation import contract, flatten, format_number
+
+    console = Console()
+    meta = result["meta"]
+    table = Table(title=f"Seed evaluation: {meta['model']}, {meta['questions']} questions")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for metric, value in flatten(contract(result)).items():
+        table.add_row(metric, format_number(value))
+    console.print(table)
+    kinds = Table(title="Per kind (answerable: correct; unanswerable: abstained)")
+    kinds.add_column("kind")
+    kinds.add_column("n", justify="right")
+    kinds.add_column("accuracy", justify="right")
+    for kind, row in result["per_kind"].items():
+        kinds.add_row(kind, str(row["n"]), format_number(row["accuracy"]))
+    console.print(kinds)
+    console.print("Wrote " + ", ".join(str(f) for f in files))
+
+
+def _command_line(name: str, params: dict[str, Any]) -> str:
+    """The command as a user would type it, defaults left out.
+
+    >>> _command_line("eval", {"limit": 10, "as_json": True, "model": None, "out": RESULTS_DIR})
+    'rag eval --limit 10 --json'
+    """
+    parts = ["rag", name]
+    for key, value in params.items():
+        if value in (None, False) or value in (DEFAULT_SET, RESULTS_DIR):
+            continue
+        parts += [_FLAGS[key]] if value is True else [_FLAGS[key], str(value)]
+    return shlex.join(parts)
+
+
+@contextmanager
+def _progress(show: bool, label: str) -> Iterator[Any]:
+    """A transient progress bar on stderr, yielding the ``(done, total, what)`` callback the
+    library calls; yields None (no bar) when ``show`` is false."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label} {what}")
+
+        yield update
