@@ -31,7 +31,7 @@ from .prompting import build_messages, load_templates
 from .records import Answer, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever, open_store
 from .settings import Settings
-from .store import ChromaStore
+from .store import ChromaStore, make_client
 
 ABSTAIN_TEXT = "The documents don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,7 +66,8 @@ class Assistant:
     def _writable_store(self) -> ChromaStore:
         store = self.retriever._store
         if store is None:
-            store = open_store(self.settings, self.retriever.embedder, create=True)
+            client = make_client(self.settings)  # fail fast before loading the embedder
+            store = open_store(self.settings, self.retriever.embedder, create=True, client=client)
             self.retriever._store = store
         return store
 

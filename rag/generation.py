@@ -121,9 +121,10 @@ class OpenAIGenerator:
             with self._client.stream("POST", self._url, json=body) as response:
                 if response.status_code != 200:
                     response.read()
+                    hint = " (does RAG_LLM_URL end in /v1?)" if response.status_code == 404 else ""
                     raise ModelError(
-                        f"The model server at {self._url} answered {response.status_code}: "
-                        f"{response.text[:200]}"
+                        f"The model server at {self._url} answered {response.status_code}{hint}: "
+                        f"{' '.join(response.text.split())[:200]}"
                     )
                 for line in response.iter_lines():
                     if not line.startswith("data:"):

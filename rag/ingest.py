@@ -75,7 +75,7 @@ class Indexer:
                     progress(done, len(files), file.name)
                 if isinstance(doc, str):
                     report.skipped[_name(str(file))] = doc
-                    seen.add(str(file.resolve()))
+                    seen.add(_resolved(file))
                     continue
                 seen.add(doc.path)
                 old = catalog.get(doc.path)
@@ -134,6 +134,13 @@ class Indexer:
         if removed:
             self.store.bump_generation()
         return removed
+
+
+def _resolved(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):  # a symlink loop (Python < 3.13 raises RuntimeError)
+        return str(path.absolute())
 
 
 def _name(path: str) -> str:

@@ -48,8 +48,10 @@ class Retriever:
     @property
     def store(self) -> ChromaStore:
         if self._store is None:
-            _require_index(self.settings)  # before loading the embedding model (seconds)
-            self._store = open_store(self.settings, self.embedder, create=False)
+            # Fail fast (no index, server down) before loading the embedding model (seconds).
+            _require_index(self.settings)
+            client = make_client(self.settings)
+            self._store = open_store(self.settings, self.embedder, create=False, client=client)
         return self._store
 
     def search(self, query: str, k: int = 5, *, extra_queries: tuple[str, ...] = ()) -> list[Hit]:
@@ -58,6 +60,7 @@ class Retriever:
         if not query.strip() or k < 1:
             return []
         mode = self.settings.retrieval
+        store = self.store
         vector = self.embedder.embed([query, *extra_queries])
         rankings: list[list[str]] = []
         weights: list[float] = []
@@ -66,7 +69,7 @@ class Retriever:
         for i, q in enumerate([query, *extra_queries]):
             weight = 1.0 if i == 0 else 0.5
             if mode in ("hybrid", "dense"):
-                dense = self.store.query(vector[i], CANDIDATES)
+                dense = store.query(vector[i], CANDIDATES)
                 dense = [h for h in dense if lexical is None or lexical.committed(h.chunk_id)]
                 hits.update((h.chunk_id, h) for h in dense if h.chunk_id not in hits)
                 rankings.append([h.chunk_id for h in dense])
@@ -150,10 +153,12 @@ def _require_index(settings: Settings) -> None:
         raise NoIndexError(f"No index in {settings.home} yet: run `rag ingest seeds/` first.")
 
 
-def open_store(settings: Settings, embedder: Embedder, create: bool) -> ChromaStore:
+def open_store(
+    settings: Settings, embedder: Embedder, create: bool, client: Any = None
+) -> ChromaStore:
     where = settings.chroma_url or str(settings.chroma_path)
     if not create:
         _require_index(settings)
     return ChromaStore(
-        make_client(settings), settings.collection, embedder.name, embedder.dim, create, where
+        client or make_client(settings), settings.collection, embedder.name, embedder.dim, create, where
     )

@@ -58,7 +58,7 @@ def make_client(settings: Settings) -> Any:
             )
         except Exception as exc:  # chromadb raises bare ValueError/ConnectionError here
             raise StoreError(
-                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}): "
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({one_line(exc)}): "
                 "start it with `chroma run` or fix RAG_CHROMA_URL."
             ) from None
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,9 @@ class ChromaStore:
                 f"No index named {name!r} in {self._where} yet: run `rag ingest seeds/` first."
             ) from None
         except Exception as exc:
-            raise StoreError(f"Chroma at {self._where} failed: {exc}") from None
+            raise StoreError(f"Chroma at {self._where} failed: {one_line(exc)}") from None
+        self._chunks = _Guarded(self._chunks, self._where)
+        self._catalog = _Guarded(self._catalog, self._where)
         stored = self._chunks.metadata or {}
         if (stored.get("embed_model"), stored.get("embed_dim")) != (embed_model, dim):
             raise IndexMismatchError(
@@ -219,6 +221,36 @@ class ChromaStore:
             columns = [result[name] for name in include]
             yield from zip(ids, *columns)
             offset += len(ids)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line (servers put whole HTML pages in their errors)."""
+    return " ".join(str(exc).split())[:200]
+
+
+class _Guarded:
+    """A Chroma collection whose failures (a server gone away mid-session) surface as one-line
+    ``StoreError``s instead of raw HTTP exceptions."""
+
+    def __init__(self, target: Any, where: str) -> None:
+        self._target = target
+        self._where = where
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                raise StoreError(
+                    f"Chroma at {self._where} failed ({one_line(exc)}): check that it is running "
+                    "and reachable, then run the command again."
+                ) from None
+
+        return call
 
 
 def _chunk_meta(c: Chunk) -> dict[str, Any]:
