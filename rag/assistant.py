@@ -89,7 +89,9 @@ class Assistant:
         return indexer.delete(source)
 
     # -- questions ----------------------------------------------------------------------
-    def ask(self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
+    ) -> Answer:
         for piece in self.stream(question, history, top_k=top_k):
             if isinstance(piece, Answer):
                 return piece
@@ -106,16 +108,17 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         turns = normalize_history(history)[-self.settings.history_turns :] if history else []
         extra = (f"{turns[-1].question} {question}",) if turns else ()
+        topic = " ".join([*extra, question])
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, extra_queries=extra)
         focused = focus(
-            self.retriever.embedder.embed([" ".join([*extra, question])])[0],
+            self.retriever.embedder.embed([topic])[0],
             hits,
             self.retriever.embedder,
             max_sentences=self.settings.focus_sentences,
         )
         timings = {"retrieve": _ms(began)}
         if not focused or focused[0].best < self.settings.min_relevance:
-            return Prepared(question, [], [], hits, timings, began)
+            return Prepared(question, [], [], hits, timings, began, topic)
         generator = self.generator
         messages, shown = build_messages(
             question,
@@ -126,7 +129,7 @@ class Assistant:
             generator.n_ctx - self.settings.max_tokens - 16,
             texts=[f.text for f in focused],
         )
-        return Prepared(question, messages, shown, hits, timings, began)
+        return Prepared(question, messages, shown, hits, timings, began, topic)
 
     def stream(
         self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
@@ -146,7 +149,7 @@ class Assistant:
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(p.began))
-        checked = check("".join(reply), p.shown, p.question)
+        checked = check("".join(reply), p.shown, p.topic)
         timings["total"] = _ms(p.began)
         text = ABSTAIN_TEXT if checked.abstained else checked.text
         yield Answer(text, checked.abstained, checked.citations, timings, p.shown, generator.name)
@@ -162,6 +165,7 @@ class Prepared:
     hits: list[Hit]  # everything retrieved
     timings: dict[str, float]
     began: float
+    topic: str  # the question with the previous one, for follow-ups
 
 
 def clean_question(question: str, max_chars: int) -> str:

@@ -12,11 +12,13 @@ the passage as ``quote`` for highlighting.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .chunking import looks_like_instruction, sentence_spans
-from .metrics import STOPWORDS, normalize_answer, support_score
+from .metrics import STOPWORDS, content_words, normalize_answer, support_score
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
 
@@ -153,6 +155,7 @@ def check(
     claim's subject.
     """
     given = {w.lower() for w in re.findall(r"\w+", question)}
+    topic = _stems(question)
     if says_not_found(reply) and not _has_supported_claim(reply, passages, threshold):
         return Checked("", [], True, [])
     kept: list[str] = []
@@ -170,6 +173,9 @@ def check(
         # name): "Lavrov told the Council X" needs Lavrov in the sentence that says X.
         subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
         required = {n for n in named if n.lower() not in given or n == subject}
+        if topic and not topic & _stems(claim + " " + " ".join(named)):
+            dropped.append(claim)  # true perhaps, but not about what was asked
+            continue
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
         good = [n for n in cited if supports(claim, passages[n - 1].text, required) >= threshold]
         if not good:
@@ -192,6 +198,23 @@ def check(
         if n in quotes
     ]
     return Checked(" ".join(kept), citations, False, dropped)
+
+
+def _stems(text: str) -> set[str]:
+    """Stemmed content words of ``text`` other than names (capitalised words).
+
+    >>> sorted(_stems("How long did the Geneva meeting last?"))
+    ['last', 'long', 'meet']
+    """
+    words = [w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS]
+    return set(_stemmer().stemWords([w for w in content_words(" ".join(words).lower())]))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 def _has_supported_claim(reply: str, passages: Sequence[Hit], threshold: float) -> bool:

@@ -39,7 +39,7 @@ class Settings:
     top_k: int = 4  # passages retrieved for the model
     focus_sentences: int = 6  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
-    min_relevance: float = 0.30  # below this the assistant abstains without asking the model
+    min_relevance: float = 0.40  # below this the assistant abstains without asking the model
     history_turns: int = 3
     max_file_mb: float = 20.0
     max_question_chars: int = 2000

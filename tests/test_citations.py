@@ -88,3 +88,10 @@ def test_names_from_the_question_are_context_but_the_subject_must_be_supported()
     assert ok.text == "The meeting between Blinken and Lavrov in Geneva lasted around 90 minutes [1]."
     un = [hit(1, "Sergey Lavrov met Blinken. Russia denied it. Blinken told the UN Security Council: I am here not to start a war.")]
     assert check("Lavrov told the UN Security Council: I am here not to start a war.", un, "What did Lavrov tell the UN Security Council?").abstained
+
+
+def test_a_true_sentence_that_does_not_address_the_question_is_dropped():
+    c = check("Russia assembled between 160,000 and 190,000 troops [2].", PASSAGES, "What is the population of Ukraine?")
+    assert c.abstained
+    follow_up = check("It lasted around 90 minutes [1].", PASSAGES, "When did they meet in Geneva? How long did it last?")
+    assert not follow_up.abstained
