@@ -32,7 +32,11 @@ from .settings import PROJECT_ROOT, Settings
 
 
 def _stats(values: list[float]) -> dict[str, float]:
-    return {"p50": round(median(values), 1), "p95": round(percentile(values, 95), 1), "n": len(values)}
+    return {
+        "p50": round(median(values), 1),
+        "p95": round(percentile(values, 95), 1),
+        "n": len(values),
+    }
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -81,7 +85,9 @@ def bench_ingest(settings: Settings, texts: list[str], label: str) -> dict[str, 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def bench_retrieval(settings: Settings, texts: list[str], sizes: list[int], queries: list[str]) -> dict[str, Any]:
+def bench_retrieval(
+    settings: Settings, texts: list[str], sizes: list[int], queries: list[str]
+) -> dict[str, Any]:
     """Search latency (query embedding included) at each collection size."""
     import numpy as np
 
@@ -113,7 +119,10 @@ def bench_retrieval(settings: Settings, texts: list[str], sizes: list[int], quer
                         v = w * real[a] + (1 - w) * real[b]
                         vecs.append(v / np.linalg.norm(v))
                         docs.append(texts[a])
-                chunks = [Chunk(f"c{i}", f"d{i}.txt", f"/bench/d{i}.txt", 0, 0, len(t), t, doc_sha256="x") for i, t in zip(range(at, at + n), docs)]
+                chunks = [
+                    Chunk(f"c{i}", f"d{i}.txt", f"/bench/d{i}.txt", 0, 0, len(t), t, doc_sha256="x")
+                    for i, t in zip(range(at, at + n), docs)
+                ]
                 store.upsert(chunks, [v.tolist() for v in vecs])
             store.commit_documents([CatalogEntry("/bench", "bench", "x", size)])
             retriever = Retriever(s, embedder=embedder, store=store)
@@ -176,7 +185,9 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
     env = {**os.environ, "RAG_HOME": str(work), "HF_HUB_OFFLINE": "1"}
     out: dict[str, Any] = {}
     try:
-        subprocess.run([rag, "ingest", "--json"], env=env, capture_output=True, check=True, cwd=PROJECT_ROOT)
+        subprocess.run(
+            [rag, "ingest", "--json"], env=env, capture_output=True, check=True, cwd=PROJECT_ROOT
+        )
         for name, args in {
             "help": ["--help"],
             "search": ["search", "Geneva meeting", "--json"],
@@ -185,7 +196,9 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
             began = time.perf_counter()
             subprocess.run([rag, *args], env=env, capture_output=True, check=True, cwd=PROJECT_ROOT)
             out[f"{name}_s"] = round(time.perf_counter() - began, 2)
-        out["peak_rss_mb_children"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+        out["peak_rss_mb_children"] = round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        )
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -209,7 +222,11 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
     sizes = [1000, 10_000] if quick else [1000, 10_000, 100_000]
     queries = [q for q in list(_queries())[: 20 if quick else 50]]
     result: dict[str, Any] = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
         "quick": quick,
         "ingest_seeds": bench_ingest(settings, seeds, "seeds"),
         "ingest_scifact": bench_ingest(settings, docs[:n_docs], "scifact"),

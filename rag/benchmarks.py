@@ -91,7 +91,7 @@ def run_benchmark(
         raise InputError(f"Unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}.")
     embedder = embedder or load_embedder(settings.embed_model, settings.embed_batch)
     home = Path(home) if home is not None else settings.home / "benchmarks"
-    bench_settings = settings.with_(home=home)
+    bench_settings = settings.with_(home=home, collection=_collection(name, embedder))
     if name == "scifact":
         result = scifact(bench_settings, embedder, limit, data_dir, progress)
         model = embedder.name
@@ -172,7 +172,6 @@ def scifact(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     corpus, queries, qrels = load_scifact(data_dir)
-    settings = settings.with_(collection=_collection("scifact", embedder))
     store, index = index_texts(
         settings, embedder, {f"{d}.txt": t for d, t in corpus.items()}, progress
     )
@@ -213,7 +212,6 @@ def squad2(
 ) -> dict[str, Any]:
     half = per_half if limit is None else min(limit, per_half)
     items = load_squad2(data_dir, n_answerable=half, n_unanswerable=half, seed=0)
-    settings = settings.with_(collection=_collection("squad2", embedder))
     texts = {f"{slug(pid)}.txt": text for pid, text in squad_paragraphs(data_dir)}
     store, index = index_texts(settings, embedder, texts, progress)
     assistant = Assistant(settings, embedder=embedder, generator=generator, store=store)
@@ -233,9 +231,7 @@ def squad2(
                 "abstained": answer.abstained,
                 "exact_match": exact_match(text, item.answers) if item.answerable else None,
                 "f1": f1_score(text, item.answers) if item.answerable else None,
-                "answer_match": item.answerable
-                and not answer.abstained
-                and answer_matches(text, item.answers),
+                "answer_match": answer_matches(text, item.answers) if item.answerable else None,
                 "paragraph_shown": f"{slug(item.paragraph_id)}.txt"
                 in {h.source for h in answer.passages},
                 "timings_ms": dict(answer.timings_ms),

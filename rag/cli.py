@@ -25,7 +25,10 @@ class _Group(click.Group):
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
-            click.echo("Interrupted: the index holds only whole documents; run the command again.", err=True)
+            click.echo(
+                "Interrupted: the index holds only whole documents; run the command again.",
+                err=True,
+            )
             sys.exit(130)
 
 
@@ -110,7 +113,9 @@ def search(query: str, k: int, as_json: bool) -> None:
     if not hits:
         click.echo("No passages found.")
     for i, h in enumerate(hits, 1):
-        click.echo(click.style(f"{i}. {h.source} [{h.start}:{h.end}] score {h.score:.3f}", bold=True))
+        click.echo(
+            click.style(f"{i}. {h.source} [{h.start}:{h.end}] score {h.score:.3f}", bold=True)
+        )
         click.echo("   " + h.text.replace("\n", " ")[:400] + "\n")
 
 
@@ -146,7 +151,9 @@ def ask(question: str, as_json: bool, top_k: int | None, model: str | None) -> N
         click.echo("\nSources:")
         for c in final.citations:
             dated = f", {c.date}" if c.date else ""
-            click.echo(f"  [{c.n}] {c.source}{dated} [{c.start}:{c.end}]: {c.quote or c.text[:160]}")
+            click.echo(
+                f"  [{c.n}] {c.source}{dated} [{c.start}:{c.end}]: {c.quote or c.text[:160]}"
+            )
     elif final.abstained and final.passages:
         click.echo("\nLooked at: " + ", ".join(sorted({h.source for h in final.passages})))
 
@@ -250,7 +257,13 @@ def bench(quick: bool, as_json: bool) -> None:
     if as_json:
         _dump(result)
         return
-    for key in ("first_token_ms_p50", "answer_ms_p50", "retrieve_ms_p50", "ingest_chunks_per_s", "llama_overhead_ratio"):
+    for key in (
+        "first_token_ms_p50",
+        "answer_ms_p50",
+        "retrieve_ms_p50",
+        "ingest_chunks_per_s",
+        "llama_overhead_ratio",
+    ):
         click.echo(f"{key:24s} {result[key]}")
     click.echo(json.dumps({k: v for k, v in result.items() if isinstance(v, dict)}, indent=2))
 

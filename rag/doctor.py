@@ -14,7 +14,9 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
     from .models import PRESETS, verify
 
     report: dict[str, dict[str, Any]] = {
-        "settings": {f"RAG_{f.name.upper()}": str(getattr(settings, f.name)) for f in fields(settings)},
+        "settings": {
+            f"RAG_{f.name.upper()}": str(getattr(settings, f.name)) for f in fields(settings)
+        },
         "models": {},
         "index": {},
     }

@@ -18,7 +18,9 @@ from .records import Document
 
 SUPPORTED = (".txt", ".md", ".markdown", ".text", ".rst")
 
-_DATE_COMPACT = re.compile(r"^\s*(?:date\s*[:=]?\s*)?((?:19|20)\d{2})(\d{2})(\d{2})\s*$", re.I | re.M)
+_DATE_COMPACT = re.compile(
+    r"^\s*(?:date\s*[:=]?\s*)?((?:19|20)\d{2})(\d{2})(\d{2})\s*$", re.I | re.M
+)
 _DATE_ISO = re.compile(r"\bdate\s*[:=]?\s*((?:19|20)\d{2})-(\d{2})-(\d{2})\b", re.I)
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$", re.M)
 

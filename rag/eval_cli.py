@@ -1,6 +1,6 @@
-"""The ``rag eval`` and ``rag bench`` commands: thin faces over ``rag.evaluation`` and
-``rag.benchmarks``. They parse flags, build settings, make one library call, write the
-report files and print a summary (or one JSON object with ``--json``).
+"""The ``rag eval`` command: a thin face over ``rag.evaluation`` and ``rag.benchmarks``. It
+parses flags, builds settings, makes one library call, writes the report files and prints a
+summary (or one JSON object with ``--json``).
 
 Only click and the settings are imported here; everything heavy loads when a command runs.
 """
@@ -92,11 +92,12 @@ def eval_command(
     command = _command_line("eval", click.get_current_context().params)
     settings = Settings.from_env(model=model)
     if benchmark:
-        results = _run_benchmarks([benchmark], settings, limit, compare, out, as_json, command)
+        result, files = _run_benchmark(benchmark, settings, limit, compare, out, as_json, command)
         if as_json:
-            click.echo(json.dumps(_public(results[benchmark][0]), indent=2, ensure_ascii=False))
+            public = {key: value for key, value in result.items() if key != "items"}
+            click.echo(json.dumps(public, indent=2, ensure_ascii=False))
         else:
-            _print_benchmarks(results)
+            _print_benchmark(result, files)
         return
 
     from .evaluation import (
@@ -116,97 +117,50 @@ def eval_command(
         assistant = seed_assistant(settings)
         result = run_seed_eval(assistant, questions, progress=progress, command=command)
     result["meta"]["set"] = str(set_file)
-    files = write_report(result, out, previous=compare)
+    report = write_report(result, out, previous=compare)
     if as_json:
         click.echo(json.dumps(contract(result), indent=2, ensure_ascii=False))
         return
-    _print_seed(result, [files.json, files.markdown, *files.plots, files.latest])
+    _print_seed(result, [report.json, report.markdown, *report.plots, report.latest])
 
 
-@click.command("bench")
-@click.argument("names", nargs=-1, type=click.Choice(BENCHMARKS))
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Only the first N questions (squad2: N per half).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {benchmark: result}.")
-@click.option("--model", default=None, help="Preset name or GGUF path (overrides RAG_MODEL).")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=RESULTS_DIR,
-    show_default="eval/results",
-    help="Where to write the report files.",
-)
-def bench_command(
-    names: tuple[str, ...], limit: int | None, as_json: bool, model: str | None, out: Path
-) -> None:
-    """Run public benchmarks (default: all of scifact, squad2, rgb); same as rag eval --benchmark.
-
-    Example: rag bench scifact --limit 50
-    """
-    params = click.get_current_context().params
-    command = _command_line("bench", {k: v for k, v in params.items() if k != "names"})
-    command = " ".join([command, *names]) if names else command
-    settings = Settings.from_env(model=model)
-    results = _run_benchmarks(
-        list(names or BENCHMARKS), settings, limit, None, out, as_json, command
-    )
-    if as_json:
-        public = {name: _public(result) for name, (result, _) in results.items()}
-        click.echo(json.dumps(public, indent=2, ensure_ascii=False))
-    else:
-        _print_benchmarks(results)
-
-
-def _run_benchmarks(
-    names: list[str],
+def _run_benchmark(
+    name: str,
     settings: Settings,
     limit: int | None,
     compare: Path | None,
     out: Path,
     quiet: bool,
     command: str,
-) -> dict[str, tuple[dict[str, Any], list[Path]]]:
-    """Run and report each benchmark: ``{name: (result, files written)}``."""
+) -> tuple[dict[str, Any], list[Path]]:
+    """Run one benchmark and write its report: ``(result, files written)``."""
     from .benchmarks import run_benchmark, write_benchmark_report
     from .evaluation import load_result
 
     if compare is not None:
-        load_result(compare)
-    results: dict[str, tuple[dict[str, Any], list[Path]]] = {}
-    for name in names:
-        with _progress(not quiet, name) as progress:
-            result = run_benchmark(name, settings, limit, progress=progress, command=command)
-        results[name] = (result, write_benchmark_report(result, out, previous=compare))
-    return results
+        load_result(compare)  # a bad file fails now, not after the run
+    with _progress(not quiet, name) as progress:
+        result = run_benchmark(name, settings, limit, progress=progress, command=command)
+    return result, write_benchmark_report(result, out, previous=compare)
 
 
-def _public(result: dict[str, Any]) -> dict[str, Any]:
-    """A benchmark result without its per-question records (those stay in the files)."""
-    return {key: value for key, value in result.items() if key != "items"}
-
-
-def _print_benchmarks(results: dict[str, tuple[dict[str, Any], list[Path]]]) -> None:
+def _print_benchmark(result: dict[str, Any], files: list[Path]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from .evaluation import flatten, format_number
 
+    table = Table(title=f"{result['benchmark']}: {result['meta']['model']}, n = {result['n']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for metric, value in flatten(result).items():
+        table.add_row(metric, format_number(value))
+    for system, figures in result.get("published", {}).items():
+        for metric, value in figures.items():
+            table.add_row(f"published: {system} {metric}", format_number(value), style="dim")
     console = Console()
-    for name, (result, files) in results.items():
-        table = Table(title=f"{name}: {result['meta']['model']}, n = {result['n']}")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for metric, value in flatten(result).items():
-            table.add_row(metric, format_number(value))
-        for system, figures in result.get("published", {}).items():
-            for metric, value in figures.items():
-                table.add_row(f"published: {system} {metric}", format_number(value), style="dim")
-        console.print(table)
-        console.print("Wrote " + ", ".join(str(f) for f in files))
+    console.print(table)
+    console.print("Wrote " + ", ".join(str(f) for f in files))
 
 
 def _print_seed(result: dict[str, Any], files: list[Path]) -> None:

@@ -361,6 +361,7 @@ def run_seed_eval(
     ``k`` hits (with the follow-up query the assistant itself adds); answers, citations and
     timings on ``assistant.ask``.
     """
+    assistant.warm_up()  # load the models now: the first question's latency is not a load time
     items = []
     models: list[str] = []
     for done, q in enumerate(questions):
@@ -393,19 +394,23 @@ def model_name(model: str) -> str:
     return Path(model).stem if model.endswith(".gguf") else model
 
 
+_SETTINGS_SHOWN = (
+    "embed_model", "retrieval", "top_k", "focus_sentences", "min_relevance", "chunk_tokens",
+    "chunk_overlap", "n_ctx", "max_tokens", "seed", "collection",
+)  # fmt: skip
+
+
 def run_meta(
     settings: Settings, model: str, command: str | None = None, **extra: Any
 ) -> dict[str, Any]:
     """What produced a result: model, settings, date, machine and command line."""
+    shown = {name: getattr(settings, name) for name in _SETTINGS_SHOWN}
+    shown.update(
+        home=str(settings.home), llm_url=bool(settings.llm_url), threads=settings.n_threads
+    )
     return {
         "model": model,
-        "settings": {
-            name: getattr(settings, name)
-            for name in (
-                "embed_model", "retrieval", "top_k", "focus_sentences", "min_relevance",
-                "chunk_tokens", "chunk_overlap", "n_ctx", "max_tokens", "seed", "collection",
-            )
-        } | {"llm_url": bool(settings.llm_url), "threads": settings.n_threads},
+        "settings": shown,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
             "platform": platform.platform(),
@@ -414,7 +419,7 @@ def run_meta(
         },
         "command": command if command is not None else shlex.join(sys.argv),
         **extra,
-    }  # fmt: skip
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -659,10 +664,16 @@ def _plot_kinds(result: Mapping[str, Any], path: Path) -> Path:
 def _plot_latency(result: Mapping[str, Any], path: Path) -> Path:
     plt = _pyplot()
     items = result.get("items", [])
+    series = {
+        name: [i["timings_ms"].get(name, 0.0) / 1000 for i in items]
+        for name in ("first_token", "total")
+    }
+    top = max((v for values in series.values() for v in values), default=0.0) or 1.0
+    bins = [top * b / 20 for b in range(21)]  # shared, so the two series line up
     fig, ax = plt.subplots(figsize=(8, 4))
-    for name in ("first_token", "total"):
-        values = [i["timings_ms"].get(name, 0.0) / 1000 for i in items]
-        ax.hist(values, bins=20, alpha=0.6, label=name.replace("_", " "))
+    for name, values in series.items():
+        ax.hist(values, bins=bins, alpha=0.6, label=name.replace("_", " "))
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("seconds")
     ax.set_ylabel("questions")
     ax.set_title(f"Latency ({result['meta']['model']})")

@@ -39,7 +39,9 @@ def focus(
     sentences: list[tuple[int, int, int]] = []  # (hit index, start, end) within hit.text
     for i, hit in enumerate(hits):
         sentences.extend(
-            (i, s, e) for s, e in sentence_spans(hit.text) if not looks_like_instruction(hit.text[s:e])
+            (i, s, e)
+            for s, e in sentence_spans(hit.text)
+            if not looks_like_instruction(hit.text[s:e])
         )
     if not sentences:
         return []

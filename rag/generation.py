@@ -34,9 +34,10 @@ class Generator(Protocol):
 
 def messages_tokens(generator: Generator, messages: Messages) -> int:
     """Tokens a chat prompt takes, template overhead included."""
-    return sum(
-        generator.count_tokens(m["content"]) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages
-    ) + TEMPLATE_TOKENS_PER_MESSAGE
+    return (
+        sum(generator.count_tokens(m["content"]) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
+        + TEMPLATE_TOKENS_PER_MESSAGE
+    )
 
 
 class LlamaCppGenerator:
@@ -153,7 +154,10 @@ class ScriptedGenerator:
     """
 
     def __init__(
-        self, script: Callable[[Messages], str] | str = "", n_ctx: int = 4096, name: str = "scripted"
+        self,
+        script: Callable[[Messages], str] | str = "",
+        n_ctx: int = 4096,
+        name: str = "scripted",
     ) -> None:
         self._script = script if callable(script) else (lambda _messages: script)
         self.n_ctx = n_ctx

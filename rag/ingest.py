@@ -83,7 +83,9 @@ class Indexer:
                     report.unchanged.append(doc.source)
                     continue
                 (report.updated if old else report.added).append(doc.source)
-                pending.append((doc, make_chunks(doc, self.settings.chunk_tokens, self.settings.chunk_overlap)))
+                pending.append(
+                    (doc, make_chunks(doc, self.settings.chunk_tokens, self.settings.chunk_overlap))
+                )
                 if sum(len(c) for _, c in pending) >= EMBED_GROUP:
                     self._write(pending, set(catalog))
                     pending = []

@@ -34,10 +34,15 @@ class Templates:
 def load_templates(folder: Path) -> Templates:
     try:
         return Templates(
-            *((folder / f"{name}.md").read_text(encoding="utf-8").strip() for name in ("system", "answer", "passage"))
+            *(
+                (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+                for name in ("system", "answer", "passage")
+            )
         )
     except OSError as exc:
-        raise SettingsError(f"Cannot read prompt templates in {folder} ({exc}): fix RAG_PROMPTS.") from None
+        raise SettingsError(
+            f"Cannot read prompt templates in {folder} ({exc}): fix RAG_PROMPTS."
+        ) from None
 
 
 def render(template: str, **values: object) -> str:
@@ -68,7 +73,9 @@ def describe_date(iso: str) -> str:
 
 def format_passage(template: str, n: int, hit: Hit, text: str | None = None) -> str:
     dated = f", article dated {describe_date(hit.date)}" if hit.date else ""
-    return render(template, n=n, source=hit.source, dated=dated, text=text if text is not None else hit.text)
+    return render(
+        template, n=n, source=hit.source, dated=dated, text=text if text is not None else hit.text
+    )
 
 
 def build_messages(
@@ -87,7 +94,11 @@ def build_messages(
     """
     overhead = TEMPLATE_TOKENS_PER_MESSAGE
     system = {"role": "system", "content": templates.system}
-    fixed = count(templates.system) + count(render(templates.answer, passages="", question="")) + 3 * overhead
+    fixed = (
+        count(templates.system)
+        + count(render(templates.answer, passages="", question=""))
+        + 3 * overhead
+    )
     q_budget = max(16, (budget - fixed) // 4)
     question = _truncate(question, q_budget, count)
     room = budget - fixed - count(question)
@@ -112,14 +123,20 @@ def build_messages(
 
     turns: list[dict[str, str]] = []
     for turn in reversed(history):
-        pair = [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
+        pair = [
+            {"role": "user", "content": turn.question},
+            {"role": "assistant", "content": turn.answer},
+        ]
         cost = sum(count(m["content"]) + overhead for m in pair)
         if cost > room:
             break
         turns[:0] = pair
         room -= cost
 
-    user = {"role": "user", "content": render(templates.answer, passages="\n\n".join(blocks), question=question)}
+    user = {
+        "role": "user",
+        "content": render(templates.answer, passages="\n\n".join(blocks), question=question),
+    }
     return [system, *turns, user], used
 
 

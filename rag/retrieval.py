@@ -112,7 +112,10 @@ class _Lexical:
         self._bm25 = bm25s.BM25()
         if rows:
             tokens = bm25s.tokenize(
-                [text for _, text, _ in rows], stopwords="en", stemmer=_stemmer(), show_progress=False
+                [text for _, text, _ in rows],
+                stopwords="en",
+                stemmer=_stemmer(),
+                show_progress=False,
             )
             self._bm25.index(tokens, show_progress=False)
 
@@ -160,5 +163,10 @@ def open_store(
     if not create:
         _require_index(settings)
     return ChromaStore(
-        client or make_client(settings), settings.collection, embedder.name, embedder.dim, create, where
+        client or make_client(settings),
+        settings.collection,
+        embedder.name,
+        embedder.dim,
+        create,
+        where,
     )

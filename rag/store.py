@@ -207,7 +207,10 @@ class ChromaStore:
 
     def documents(self) -> list[DocumentInfo]:
         return sorted(
-            (DocumentInfo(e.source, e.path, e.chunks, e.title, e.date) for e in self.catalog().values()),
+            (
+                DocumentInfo(e.source, e.path, e.chunks, e.title, e.date)
+                for e in self.catalog().values()
+            ),
             key=lambda d: (d.source, d.path),
         )
 
