@@ -152,7 +152,8 @@ def check(
 
     Names the question itself uses (e.g. "Geneva" in "How long was the Geneva meeting?") need
     not appear in the supporting sentence, as the user supplied them, unless the name is the
-    claim's subject.
+    claim's subject. A sentence is also dropped when neither it nor its supporting sentence
+    shares a (stemmed, non-name) word with the question: true, perhaps, but not an answer.
     """
     given = {w.lower() for w in re.findall(r"\w+", question)}
     topic = _stems(question)
@@ -173,9 +174,6 @@ def check(
         # name): "Lavrov told the Council X" needs Lavrov in the sentence that says X.
         subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
         required = {n for n in named if n.lower() not in given or n == subject}
-        if topic and not topic & _stems(claim + " " + " ".join(named)):
-            dropped.append(claim)  # true perhaps, but not about what was asked
-            continue
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
         good = [n for n in cited if supports(claim, passages[n - 1].text, required) >= threshold]
         if not good:
@@ -185,8 +183,12 @@ def check(
                 dropped.append(claim)
                 continue
             good = [best + 1]
-        for n in good:
-            quotes.setdefault(n, best_quote(claim, passages[n - 1].text))
+        evidence = [best_quote(claim, passages[n - 1].text) for n in good]
+        if topic and not topic & _stems(" ".join([claim, *evidence])):
+            dropped.append(claim)  # true perhaps, but neither it nor its evidence is on topic
+            continue
+        for n, quote in zip(good, evidence):
+            quotes.setdefault(n, quote)
         body = claim.rstrip()
         end = body[-1] if body and body[-1] in ".!?" else "."
         kept.append(body.rstrip(".!?") + "".join(f" [{n}]" for n in good) + end)

@@ -95,3 +95,8 @@ def test_a_true_sentence_that_does_not_address_the_question_is_dropped():
     assert c.abstained
     follow_up = check("It lasted around 90 minutes [1].", PASSAGES, "When did they meet in Geneva? How long did it last?")
     assert not follow_up.abstained
+
+
+def test_a_terse_answer_is_kept_when_its_evidence_is_on_topic():
+    passages = [hit(1, "The talks were held in Geneva on Friday.")]
+    assert check("Geneva [1].", passages, "Where were the talks held?").text == "Geneva [1]."
