@@ -14,16 +14,16 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .citations import check
 from .embedding import Embedder
-from .focus import focus
 from .errors import InputError
+from .focus import focus
 from .generation import Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model

@@ -63,8 +63,8 @@ def bench_ingest(settings: Settings, texts: list[str], label: str) -> dict[str, 
         ms, report = _timed(lambda: assistant.ingest([folder]))
         chunks = [h for d in assistant.documents() for h in [d.chunks]]
         n_chunks = sum(chunks)
-        from .ingest import make_chunks
         from .documents import read_document
+        from .ingest import make_chunks
 
         chunk_texts = [
             c.text
@@ -93,9 +93,8 @@ def bench_retrieval(
 
     from .embedding import load_embedder
     from .records import Chunk
-    from .retrieval import Retriever
+    from .retrieval import Retriever, open_store
     from .store import CatalogEntry
-    from .retrieval import open_store
 
     embedder = load_embedder(settings.embed_model, settings.embed_batch)
     real = np.asarray(embedder.embed(texts), dtype=np.float32)

@@ -12,10 +12,10 @@ the passage as ``quote`` for highlighting.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
 from .metrics import STOPWORDS, content_words, normalize_answer, support_score

@@ -1,10 +1,9 @@
-from pathlib import Path
 
 import pytest
 
 from rag.assistant import Assistant
-from rag.errors import IndexMismatchError, NoIndexError
 from rag.embedding import HashEmbedder
+from rag.errors import IndexMismatchError, NoIndexError
 from rag.retrieval import Retriever
 
 SEED_NAMES = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.assistant import Assistant
-from rag.settings import PROJECT_ROOT, Settings
+from rag.settings import PROJECT_ROOT
 from tests.conftest import GENEVA, SEEDS
 
 pytestmark = pytest.mark.real
