@@ -61,16 +61,9 @@ def bench_ingest(settings: Settings, texts: list[str], label: str) -> dict[str, 
         s = settings.with_(home=work / "home", collection=f"bench-{label}")
         assistant = Assistant(s, embedder=load_embedder(s.embed_model, s.embed_batch))
         ms, report = _timed(lambda: assistant.ingest([folder]))
-        chunks = [h for d in assistant.documents() for h in [d.chunks]]
-        n_chunks = sum(chunks)
-        from .documents import read_document
-        from .ingest import make_chunks
-
-        chunk_texts = [
-            c.text
-            for f in sorted(folder.iterdir())
-            for c in make_chunks(read_document(f, 10**9), s.chunk_tokens, s.chunk_overlap)  # type: ignore[arg-type]
-        ]
+        # The same texts the ingest embedded, as the store holds them: no second chunking pass.
+        chunk_texts = [text for _, text, _ in assistant._writable_store().all_chunks()]
+        n_chunks = len(chunk_texts)
         plain = SentenceTransformer(str(resolve_embed_model(s.embed_model)), device="cpu")
         base_ms, _ = _timed(lambda: plain.encode(chunk_texts))
         return {

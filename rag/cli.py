@@ -268,13 +268,9 @@ def bench(quick: bool, as_json: bool) -> None:
     click.echo(json.dumps({k: v for k, v in result.items() if isinstance(v, dict)}, indent=2))
 
 
-def _register_eval() -> None:
-    from .eval_cli import eval_command
+from .eval_cli import eval_command  # noqa: E402  (imports only click and settings)
 
-    cli.add_command(eval_command)
-
-
-_register_eval()
+cli.add_command(eval_command)
 
 
 def main() -> None:
