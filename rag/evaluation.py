@@ -359,7 +359,8 @@ def run_seed_eval(
 
     Retrieval is scored on the distinct source files of ``assistant.retriever.search``'s
     ``k`` hits (with the follow-up query the assistant itself adds); answers, citations and
-    timings on ``assistant.ask``.
+    timings on ``assistant.stream``, whose text pieces are kept as the item's ``reply`` (the
+    model's raw words, before checking) so abstentions can be traced to model or checker.
     """
     assistant.warm_up()  # load the models now: the first question's latency is not a load time
     items = []
@@ -372,10 +373,13 @@ def run_seed_eval(
         ranking = distinct_sources(
             assistant.retriever.search(q["question"], k, extra_queries=extra)
         )
-        answer = assistant.ask(q["question"], history=history)
+        pieces = list(assistant.stream(q["question"], history=history))
+        answer = pieces[-1]
         if answer.model:
             models.append(answer.model)
-        items.append(score_item(q, answer, ranking))
+        item = score_item(q, answer, ranking)
+        item["reply"] = "".join(p for p in pieces[:-1] if isinstance(p, str)) if answer.model else ""
+        items.append(item)
     if progress:
         progress(len(questions), len(questions), "")
     result = aggregate(items)

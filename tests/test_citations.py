@@ -100,3 +100,12 @@ def test_a_true_sentence_that_does_not_address_the_question_is_dropped():
 def test_a_terse_answer_is_kept_when_its_evidence_is_on_topic():
     passages = [hit(1, "The talks were held in Geneva on Friday.")]
     assert check("Geneva [1].", passages, "Where were the talks held?").text == "Geneva [1]."
+
+
+def test_titles_first_names_and_transliterations_do_not_block_a_supported_quote():
+    passages = [hit(1, "Biden said: \"It's one thing if it's a minor incursion.\" Zelenskiy said OSCE monitors should stay.")]
+    who = check("President Joe Biden said \"It's one thing if it's a minor incursion\" [1].", passages, "Who said it?")
+    assert who.text == "President Joe Biden said \"It's one thing if it's a minor incursion\" [1]."
+    spelt = check("Zelenskyy said OSCE monitors should stay [1].", passages, "Which monitors should stay?")
+    assert not spelt.abstained
+    assert check("OSCE monitors should stay, Scholz said [1].", passages, "Which monitors should stay?").abstained
