@@ -30,6 +30,21 @@ _PREAMBLE = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+_NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b", re.I)
+# A passage header the model copied from the prompt ("Passage [1] from a.txt, article dated
+# Friday 2022-01-21:"): not a claim. The sentence after it is re-pointed by its content.
+_HEADER = re.compile(
+    r"(?:\bPassage\s*\[\d+\]|\[\d+\](?=\s*(?:from\s|\S+\.(?:txt|md|markdown|rst)\b|,?\s*\w+ dated\b)))"
+    r"\s*(?:from\s+)?(?:\S+\.(?:txt|md|markdown|rst)\b)?(?:,?\s*\w+ dated \w+ \d{4}-\d\d-\d\d)?\s*:?\s*",
+    re.I,
+)
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
@@ -78,6 +93,26 @@ def says_not_found(reply: str) -> bool:
     return bool(_ABSTAIN.search(reply)) or not strip_markers(reply).strip(" .")
 
 
+def spell_numbers(text: str) -> str:
+    """Small numbers written as words turned into digits, so "eight years" matches "8 years".
+
+    >>> spell_numbers("More than eight years, Ninety minutes")
+    'More than 8 years, 90 minutes'
+    """
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0).lower()], text)
+
+
+def strip_headers(reply: str) -> str:
+    """The reply without passage headers copied from the prompt.
+
+    >>> strip_headers("Passage [1] from a.txt, article dated Friday 2022-01-21: Peskov said it [1].")
+    'Peskov said it [1].'
+    >>> strip_headers("It lasted 90 minutes [2].")
+    'It lasted 90 minutes [2].'
+    """
+    return _HEADER.sub("", reply).strip()
+
+
 def numbers_supported(claim: str, passage: str) -> bool:
     """Every number in the claim appears in the passage (thousands separators ignored).
 
@@ -114,6 +149,7 @@ def _windows(passage: str) -> list[str]:
 
 
 def _window_support(claim: str, window: str) -> float:
+    claim, window = spell_numbers(claim), spell_numbers(window)
     if not numbers_supported(claim, window):
         return 0.0
     score = support_score(claim, window)
@@ -136,9 +172,15 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
     ['Council', 'Lavrov']
     >>> sorted(names("He said President Joe Biden met Scholz.", []))
     ['Biden', 'Scholz']
+    >>> sorted(names('Biden said: "It is one thing."', []))
+    []
     """
     words = re.findall(r"[^\W\d_][\w'’-]*|\S", claim)
-    capital = [w[0].isupper() and w.lower() not in STOPWORDS for w in words]
+    # A capital after an opening quote or a colon starts a sentence, it does not name anything.
+    capital = [
+        w[0].isupper() and w.lower() not in STOPWORDS and not (i and words[i - 1] in _OPENERS)
+        for i, w in enumerate(words)
+    ]
     out = {
         w
         for i, w in enumerate(words[1:], 1)
@@ -150,6 +192,9 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
     return out
 
 
+_OPENERS = {'"', "“", "‘", "'", ":", "(", "«"}
+
+
 def name_in(name: str, text: str) -> bool:
     """Whether ``text`` has ``name``, allowing the spelling variants transliterated names
     get (Zelenskyy, Zelenskiy, Zelensky): a long name may differ in its last two letters.
@@ -157,6 +202,7 @@ def name_in(name: str, text: str) -> bool:
     >>> name_in("Zelenskyy", "Zelenskiy said so"), name_in("Lavrov", "Blinken said so")
     (True, False)
     """
+    name, text = name.replace("’", "'"), text.replace("’", "'")
     if re.search(rf"\b{re.escape(name)}\b", text):
         return True
     return len(name) >= 7 and bool(re.search(rf"\b{re.escape(name[:-2])}\w{{0,3}}\b", text))
@@ -183,7 +229,7 @@ def check(
     kept: list[str] = []
     dropped: list[str] = []
     quotes: dict[int, str] = {}
-    text = reply.replace(NOT_FOUND, "")
+    text = strip_headers(reply.replace(NOT_FOUND, ""))
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         claim = _PREAMBLE.sub("", strip_markers(sentence))
