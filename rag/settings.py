@@ -27,7 +27,7 @@ class Settings:
     collection: str = "documents"
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
     embed_batch: int = 64
-    model: str = "qwen2.5-coder-0.5b"  # preset name, or a path to a GGUF file
+    model: str = "qwen2.5-coder-1.5b"  # preset name, or a path to a GGUF file
     llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
     llm_api_key: str = ""
     n_ctx: int = 4096

@@ -122,7 +122,7 @@ def test_squad2_keeps_answerable_and_unanswerable_apart(settings, embedder, tmp_
     golds: dict[str, str] = {}
 
     def gold_answer(messages):
-        question = messages[-1]["content"].rsplit("Question:", 1)[1].strip()
+        question = messages[-1]["content"].rsplit("Question:", 1)[1].removesuffix("Answer:").strip()
         return f"{golds[question]} [1]." if question in golds else "NOT FOUND"
 
     from rag.datasets import load_squad2
@@ -179,7 +179,7 @@ def test_answer_from_texts_uses_the_prompt_and_checker(settings):
     texts = ["The bridge opened in 1932. It took six years.", "Rain fell all week."]
     answer = answer_from_texts("When did the bridge open?", texts, generator, settings)
     prompt = generator.calls[0][-1]["content"]
-    assert "[1] p1.txt\nThe bridge opened in 1932" in prompt and "[2] p2.txt\nRain" in prompt
+    assert "Passage [1]:\nThe bridge opened in 1932" in prompt and "Passage [2]:\nRain" in prompt
     assert answer.answer == "The bridge opened in 1932 [1]."
     assert [c.source for c in answer.citations] == ["p1.txt"] and not answer.abstained
 
@@ -208,7 +208,7 @@ def test_rgb_counts_refusals_and_repeated_fakes(settings, embedder, tmp_path):
 
 def echo_first_passage(messages):
     """A scripted model that repeats passage [1] (RGB snippets are one line) and cites it."""
-    line = messages[-1]["content"].split("[1] p1.txt\n", 1)[1].split("\n", 1)[0]
+    line = messages[-1]["content"].split("Passage [1]", 1)[1].split("\n", 2)[1]
     return line.rstrip(" .\u2026\xa0") + " [1]."
 
 

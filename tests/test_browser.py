@@ -123,9 +123,9 @@ def test_page_starts_with_models_loading_in_the_background(browser, app_url):
     page.wait_for_selector("#question textarea", timeout=60_000)
     status = page.locator("#status").inner_text()
     shot(page, "00-first-status")  # "Loading models (…)…" unless they loaded very fast
-    assert "Loading models (qwen2.5-coder-0.5b)" in status or "Ready" in status
+    assert "Loading models (qwen2.5-coder-1.5b)" in status or "Ready" in status
     page.wait_for_function(
-        "document.querySelector('#status').innerText.includes('Ready · qwen2.5-coder-0.5b')",
+        "document.querySelector('#status').innerText.includes('Ready · qwen2.5-coder-1.5b')",
         timeout=300_000,
     )
     assert page.title() == "Ask your documents"

@@ -20,11 +20,11 @@ def test_missing_template_variable_is_an_error():
         render("Q: $question")
 
 
-def test_passages_are_numbered_with_source_and_weekday_date():
+def test_passages_are_numbered_with_their_weekday_date():
     messages, used = build_messages("When?", [hit(1, 5, "2022-02-18"), hit(2, 5)], [], TEMPLATES, COUNT, 2000)
     user = messages[-1]["content"]
-    assert "[1] doc1.txt, article dated Friday 2022-02-18" in user
-    assert "[2] doc2.txt\n" in user
+    assert "Passage [1], article dated Friday 2022-02-18:\nw1" in user
+    assert "Passage [2]:\nw2" in user
     assert messages[0]["role"] == "system" and "NOT FOUND" in messages[0]["content"]
     assert len(used) == 2
 

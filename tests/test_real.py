@@ -68,6 +68,7 @@ def test_default_model_abstains_on_the_population_of_ukraine(cli_home):
 
 def test_doctor_reports_models_and_index(cli_home):
     report = json.loads(run("doctor", "--json", home=cli_home).stdout)
+    assert report["models"]["qwen2.5-coder-1.5b"].startswith("ok")
     assert report["models"]["qwen2.5-coder-0.5b"].startswith("ok")
     assert report["models"]["smollm2-135m"].startswith("ok")
     assert report["index"]["documents"] == 5
