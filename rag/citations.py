@@ -30,13 +30,11 @@ _PREAMBLE = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+_SMALL = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+_TENS = "thirty forty fifty sixty seventy eighty ninety"
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SMALL.split())} | {
+    w: str(10 * i) for i, w in enumerate(_TENS.split(), 3)
+}
 _NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b", re.I)
 # A passage header the model copied from the prompt ("Passage [1] from a.txt, article dated
 # Friday 2022-01-21:"): not a claim. The sentence after it is re-pointed by its content.
