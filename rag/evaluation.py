@@ -375,6 +375,8 @@ def run_seed_eval(
         )
         pieces = list(assistant.stream(q["question"], history=history))
         answer = pieces[-1]
+        if not isinstance(answer, Answer):
+            raise TypeError("Assistant.stream() must end with an Answer")
         if answer.model:
             models.append(answer.model)
         item = score_item(q, answer, ranking)
