@@ -1,0 +1,39 @@
+"""`rag bench`'s parts on real models, at small sizes: they measure and report what they say.
+
+Speed targets are never asserted here (machines are shared and noisy); only that each part
+runs the real thing and reports consistent figures.
+"""
+
+import pytest
+
+from rag.bench import bench_answers, bench_ingest, bench_retrieval
+from rag.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.real
+
+
+def test_ingest_is_measured_against_plain_encoding_of_the_same_chunks(settings):
+    seeds = [p.read_text() for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
+    result = bench_ingest(settings, seeds, "seeds")
+    assert result["report"] == {"added": 5, "skipped": 0}
+    assert result["chunks"] > 5
+    assert result["project_chunks_per_s"] > 0 and result["plain_encode_chunks_per_s"] > 0
+    expected = result["project_chunks_per_s"] / result["plain_encode_chunks_per_s"]
+    assert result["ratio_vs_plain"] == pytest.approx(expected, rel=0.05)
+
+
+def test_retrieval_is_timed_at_each_collection_size(settings):
+    texts = [f"Abstract {i}: protein {i % 7} binds receptor {i % 11} in cells." for i in range(60)]
+    result = bench_retrieval(settings, texts, [100, 400], ["Which protein binds the receptor?"] * 3)
+    assert result["real_vectors"] == 60
+    for size in ("100", "400"):
+        assert 0 < result[size]["p50"] <= result[size]["p95"]
+
+
+def test_answers_report_first_token_overhead_and_prompt_size(settings):
+    small = settings.with_(model="smollm2-135m", n_ctx=2048)
+    result = bench_answers(small, ["How long did the meeting between Blinken and Lavrov in Geneva last?"])
+    assert result["model"] == "smollm2-135m"
+    assert 0 < result["first_token_ms"]["p50"] <= result["answer_ms"]["p50"]
+    assert result["prompt_tokens_p50"] > 100
+    assert result["llama_overhead_ratio"] > 0.5
