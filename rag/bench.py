@@ -145,10 +145,10 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
         assistant.warm_up()
         generator = assistant.generator
         llm = getattr(generator, "_llm", None)
+        primer = assistant.prepare(PRIMER).messages
 
         def prime() -> None:
             if llm is not None:
-                primer = assistant.prepare(PRIMER).messages
                 llm.create_chat_completion(messages=primer, temperature=0.0, max_tokens=1)
 
         first, total, prompt_tokens, overhead = [], [], [], []

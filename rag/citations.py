@@ -36,6 +36,8 @@ _NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SMALL.split())} | {
     w: str(10 * i) for i, w in enumerate(_TENS.split(), 3)
 }
 _NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b", re.I)
+# A capital right after one of these starts a quoted sentence; it does not name anything.
+_OPENERS = {'"', "“", "‘", "'", ":", "(", "«"}
 # A passage header the model copied from the prompt ("Passage [1] from a.txt, article dated
 # Friday 2022-01-21:"): not a claim. The sentence after it is re-pointed by its content.
 _HEADER = re.compile(
@@ -132,6 +134,7 @@ def supports(claim: str, passage: str, required: set[str] | None = None) -> floa
     0.0
     """
     required = required or set()
+    claim, passage = spell_numbers(claim), spell_numbers(passage)
     return max(
         (_window_support(claim, w) * _names_supported(required, w) for w in _windows(passage)),
         default=0.0,
@@ -147,7 +150,6 @@ def _windows(passage: str) -> list[str]:
 
 
 def _window_support(claim: str, window: str) -> float:
-    claim, window = spell_numbers(claim), spell_numbers(window)
     if not numbers_supported(claim, window):
         return 0.0
     score = support_score(claim, window)
@@ -174,7 +176,6 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
     []
     """
     words = re.findall(r"[^\W\d_][\w'’-]*|\S", claim)
-    # A capital after an opening quote or a colon starts a sentence, it does not name anything.
     capital = [
         w[0].isupper() and w.lower() not in STOPWORDS and not (i and words[i - 1] in _OPENERS)
         for i, w in enumerate(words)
@@ -188,9 +189,6 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
         if any(re.search(rf"[^.!?\s]\s+{re.escape(words[0])}\b", p.text) for p in passages):
             out.add(words[0])
     return out
-
-
-_OPENERS = {'"', "“", "‘", "'", ":", "(", "«"}
 
 
 def name_in(name: str, text: str) -> bool:

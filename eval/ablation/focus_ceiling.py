@@ -6,18 +6,35 @@ stage before generation: the retrieved chunks, then the focus sentences.
 Counts questions whose gold answer (`answer_matches`, as in grading) appears in the text of
 the top-k chunks, and in the text `rag.focus.focus` keeps with 4-10 sentences. It also
 tries a lexical bonus on the sentence scores (share of the question's stemmed words in the
-sentence, times a weight) to see whether focus would keep more answers with it.
+sentence, times a weight), through ``focus`` itself, to see whether focus would keep more
+answers with it.
 No model is loaded.
 """
 
 from __future__ import annotations
 
-from rag.chunking import sentence_spans
 from rag.citations import _stems
+from rag.embedding import Embedder
 from rag.evaluation import load_questions, seed_assistant
 from rag.focus import focus
 from rag.metrics import answer_matches
 from rag.settings import PROJECT_ROOT, Settings
+
+
+class _WithStems:
+    """The real embedder with one 0/1 dimension per stem of the question appended, so that
+    ``focus``'s own dot product scores a sentence as cosine + weight * (share of the
+    question's stems it holds) when the question vector carries weight / n in those places."""
+
+    def __init__(self, embedder: Embedder, stems: list[str]) -> None:
+        self.embedder, self.stems = embedder, stems
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.embedder.embed(texts)
+        return [
+            v + [float(s in have) for s in self.stems]
+            for v, have in zip(vectors, (_stems(t) for t in texts))
+        ]
 
 
 def main() -> None:
@@ -43,26 +60,12 @@ def main() -> None:
                 kept = focus(vector, hits, embedder, max_sentences=n)
                 count(f"top {k} chunks, {n} focus sentences", " ".join(f.text for f in kept), q)
         hits = assistant.retriever.search(q["question"], k=4, extra_queries=extra)
-        spans = [(h, s, e) for h in hits for s, e in sentence_spans(h.text)]
-        vectors = embedder.embed([h.text[s:e] for h, s, e in spans])
-        asked = _stems(topic)
+        stems = sorted(_stems(topic))
+        with_stems = _WithStems(embedder, stems)
         for weight in (0.0, 0.15, 0.3, 0.5):
-            scores = [
-                sum(a * b for a, b in zip(vector, v))
-                + weight * len(asked & _stems(h.text[s:e])) / max(1, len(asked))
-                for (h, s, e), v in zip(spans, vectors)
-            ]
-            best = sorted(range(len(spans)), key=lambda j: -scores[j])
-            per_hit: dict[str, int] = {}
-            kept_text = []
-            for j in best:
-                h, s, e = spans[j]
-                if per_hit.get(h.chunk_id, 0) < 3:
-                    per_hit[h.chunk_id] = per_hit.get(h.chunk_id, 0) + 1
-                    kept_text.append(h.text[s:e])
-                if len(kept_text) >= 6:
-                    break
-            count(f"6 focus sentences, lexical bonus {weight}", " ".join(kept_text), q)
+            boosted = vector + [weight / max(1, len(stems))] * len(stems)
+            kept = focus(boosted, hits, with_stems, max_sentences=6)
+            count(f"6 focus sentences, lexical bonus {weight}", " ".join(f.text for f in kept), q)
     for key, value in counts.items():
         print(f"{key}: {value} of {len(questions)}")
 

@@ -34,8 +34,7 @@ class _Counter:
 def main(path: str, verbose: bool) -> None:
     result = json.loads(Path(path).read_text(encoding="utf-8"))
     questions = {q["id"]: q for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")}
-    assistant = seed_assistant(Settings.from_env())
-    assistant._generator = _Counter()  # type: ignore[assignment]
+    assistant = seed_assistant(Settings.from_env(), generator=_Counter())
     right = abstained = answerable = unanswerable = 0
     for item in result["items"]:
         q = questions[item["id"]]
