@@ -15,24 +15,26 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .citations import check
+from .citations import check, strip_markers
+from .conflicts import figures, note_differences
 from .embedding import Embedder
 from .errors import InputError
 from .focus import focus
 from .generation import Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model
-from .prompting import build_messages, load_templates
-from .records import Answer, DocumentInfo, Hit, IngestReport, Turn
+from .prompting import NOT_FOUND, build_messages, load_templates
+from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever, open_store
 from .settings import Settings
 from .store import ChromaStore, make_client
 
+NOTE_SEARCH_K = 8  # passages searched for other articles' figures when an answer states one
 ABSTAIN_TEXT = "The documents don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -129,7 +131,8 @@ class Assistant:
             generator.n_ctx - self.settings.max_tokens - 16,
             texts=[f.text for f in focused],
         )
-        return Prepared(question, messages, shown, hits, timings, began, topic)
+        texts = [f.text for f in focused][: len(shown)]
+        return Prepared(question, messages, shown, hits, timings, began, topic, texts)
 
     def stream(
         self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
@@ -143,16 +146,75 @@ class Assistant:
             return
         generator = self.generator
         reply: list[str] = []
-        for piece in generator.stream(p.messages, self.settings.max_tokens):
+        for piece in self._generate(p.messages):
             if not reply:
                 timings["first_token"] = _ms(p.began)
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(p.began))
-        checked = check("".join(reply), p.shown, p.topic)
+        text, abstained, citations, passages = self.review("".join(reply), p)
         timings["total"] = _ms(p.began)
-        text = ABSTAIN_TEXT if checked.abstained else checked.text
-        yield Answer(text, checked.abstained, checked.citations, timings, p.shown, generator.name)
+        yield Answer(text, abstained, citations, timings, passages, generator.name)
+
+    def _generate(self, messages: Messages) -> Iterator[str]:
+        """The model's reply, streamed. A bare NOT FOUND is held back and, when the prompts
+        have a second look (``second_look.md``), the model is asked once more in the same
+        conversation: llama.cpp reuses the cached prompt, so the second look costs only its
+        few new tokens. Whatever it then says is checked like any answer."""
+        generator = self.generator
+        held: list[str] = []
+        answering = False
+        for piece in generator.stream(messages, self.settings.max_tokens):
+            if not answering and NOT_FOUND.startswith("".join([*held, piece]).strip()):
+                held.append(piece)
+                continue
+            if not answering:
+                answering = True
+                yield from held
+            yield piece
+        if answering:
+            return
+        second = load_templates(self.settings.prompts).second_look
+        if not second:
+            yield from held
+            return
+        again = [
+            *messages,
+            {"role": "assistant", "content": NOT_FOUND},
+            {"role": "user", "content": second},
+        ]
+        yield from generator.stream(again, self.settings.max_tokens)
+
+    def review(self, reply: str, p: Prepared) -> tuple[str, bool, list[Citation], list[Hit]]:
+        """The model's ``reply`` checked against the passages it was shown: ``(answer text,
+        abstained, citations, passages)``. When the answer states a figure, other articles'
+        different figures for the same thing are quoted after it; the passages they come from
+        are numbered after the ones the model saw."""
+        checked = check(reply, p.shown, p.topic)
+        if checked.abstained:
+            return ABSTAIN_TEXT, True, [], p.shown
+        passages, texts = list(p.shown), list(p.texts)
+        if figures(checked.text):
+            known = {h.chunk_id for h in passages}
+            for hit in self.retriever.search(strip_markers(checked.text), k=NOTE_SEARCH_K):
+                if hit.chunk_id not in known:
+                    passages.append(hit)
+                    texts.append(hit.text)
+
+        def similarity(answer: str, others: Sequence[str]) -> list[float]:
+            return self._similarity([p.topic, answer], others)
+
+        text, citations = note_differences(
+            checked.text, checked.citations, passages, texts, similarity
+        )
+        used = max((c.n for c in citations), default=0)
+        return text, False, citations, passages[: max(len(p.shown), used)]
+
+    def _similarity(self, texts: Sequence[str], others: Sequence[str]) -> list[float]:
+        """Mean cosine similarity of each of ``others`` to ``texts``."""
+        vectors = self.retriever.embedder.embed([*texts, *others])
+        anchors, rest = vectors[: len(texts)], vectors[len(texts) :]
+        return [sum(sum(a * b for a, b in zip(t, v)) for t in anchors) / len(anchors) for v in rest]
 
 
 @dataclass
@@ -166,6 +228,7 @@ class Prepared:
     timings: dict[str, float]
     began: float
     topic: str  # the question with the previous one, for follow-ups
+    texts: list[str] = field(default_factory=list)  # what the prompt shows of each passage
 
 
 def clean_question(question: str, max_chars: int) -> str:

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
+from .dates import anchor_weekdays
 from .metrics import STOPWORDS, content_words, normalize_answer, support_score
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
@@ -156,10 +157,11 @@ def _window_support(claim: str, window: str) -> float:
     return (1.0 + score) / 2 if _NUMBER.search(claim) else score
 
 
-def best_quote(claim: str, passage: str) -> str:
-    """The sentence of ``passage`` that best supports ``claim``."""
+def best_quote(claim: str, passage: str, date: str = "") -> str:
+    """The sentence of ``passage`` that best supports ``claim`` (weekdays read as dates when
+    the passage's article has ``date``)."""
     sentences = [passage[s:e] for s, e in sentence_spans(passage)]
-    return max(sentences, key=lambda s: supports(claim, s), default="")
+    return max(sentences, key=lambda s: supports(claim, anchor_weekdays(s, date)), default="")
 
 
 def names(claim: str, passages: Sequence[Hit]) -> set[str]:
@@ -226,6 +228,7 @@ def check(
     dropped: list[str] = []
     quotes: dict[int, str] = {}
     text = strip_headers(reply.replace(NOT_FOUND, ""))
+    texts = [anchor_weekdays(p.text, p.date) for p in passages]  # what the model was shown
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         claim = _PREAMBLE.sub("", strip_markers(sentence))
@@ -238,15 +241,15 @@ def check(
         subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
         required = {n for n in named if n.lower() not in given or n == subject}
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
-        good = [n for n in cited if supports(claim, passages[n - 1].text, required) >= threshold]
+        good = [n for n in cited if supports(claim, texts[n - 1], required) >= threshold]
         if not good:
-            scores = [supports(claim, p.text, required) for p in passages]
+            scores = [supports(claim, t, required) for t in texts]
             best = max(range(len(scores)), key=scores.__getitem__, default=-1)
             if best < 0 or scores[best] < threshold:
                 dropped.append(claim)
                 continue
             good = [best + 1]
-        evidence = [best_quote(claim, passages[n - 1].text) for n in good]
+        evidence = [best_quote(claim, passages[n - 1].text, passages[n - 1].date) for n in good]
         if topic and not topic & _stems(" ".join([claim, *evidence])):
             dropped.append(claim)  # true perhaps, but neither it nor its evidence is on topic
             continue
@@ -287,4 +290,4 @@ def _has_supported_claim(reply: str, passages: Sequence[Hit], threshold: float) 
     claim = strip_markers(_ABSTAIN.split(reply.replace(NOT_FOUND, ""))[0])
     if len(normalize_answer(claim).split()) < 3:
         return False
-    return any(supports(claim, p.text) >= threshold for p in passages)
+    return any(supports(claim, anchor_weekdays(p.text, p.date)) >= threshold for p in passages)

@@ -10,7 +10,7 @@ Scoring is split into pure functions (:func:`score_item`, :func:`aggregate`,
 :func:`citation_support`, :func:`deltas`) so each can be tested on plain values. This
 module does not build the assistant or ingest anything: the CLI does that.
 
-Support of a sentence by a passage is ``rag.citations.supports(claim, passage) >= 0.5``,
+Support of a sentence by a passage is ``rag.citations.supports(claim, passage) >= 0.6``,
 the same lexical test (content words and every number) the assistant uses to keep or drop
 sentences, without the assistant's extra "names must appear" requirement. So ``citations``
 precision and ``unsupported_rate`` measure the checked answer with the checker's own yardstick:
@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from .chunking import sentence_spans
 from .citations import SUPPORT_THRESHOLD, markers, strip_markers, supports
+from .conflicts import quoted_figure
+from .dates import anchor_weekdays
 from .errors import InputError
 from .metrics import (
     answer_matches,
@@ -192,6 +194,9 @@ def citation_support(
     supports every sentence that does; a sentence is unsupported when none of the passages
     it cites (among ``citations``) supports it, which includes citing nothing.
 
+    Passages are read as the model read them (weekdays with their dates), and a note on a
+    differing figure is judged by the sentence it quotes.
+
     >>> c = Citation(1, "a.txt", "c1", 0, 40, "The meeting lasted around 90 minutes.")
     >>> citation_support("It lasted 90 minutes [1]. It was in Paris [1].", [c])
     Support(citations=1, supported_citations=0, unsupported=['It was in Paris.'])
@@ -199,7 +204,8 @@ def citation_support(
     sentences = claims(text)
     by_n = {c.n: c for c in citations}
     score = {
-        (claim, n): supports(claim, by_n[n].text) >= threshold
+        (claim, n): supports(quoted_figure(claim), anchor_weekdays(by_n[n].text, by_n[n].date))
+        >= threshold
         for claim, cited in sentences
         for n in cited
         if n in by_n

@@ -34,7 +34,8 @@ def focus(
 ) -> list[Focused]:
     """Passages re-ranked by their best sentence, each cut down to its relevant sentences.
 
-    Passages with no sentence among the ``max_sentences`` best overall are dropped.
+    Passages with no sentence among the ``max_sentences`` best overall are dropped; a
+    sentence already kept from a better passage is not repeated.
     """
     sentences: list[tuple[int, int, int]] = []  # (hit index, start, end) within hit.text
     for i, hit in enumerate(hits):
@@ -49,10 +50,15 @@ def focus(
     scores = [sum(a * b for a, b in zip(question_vector, v)) for v in vectors]
     ranked = sorted(range(len(sentences)), key=lambda j: -scores[j])
     chosen: dict[int, list[int]] = {}
+    seen: set[str] = set()  # the same sentence in two passages (syndicated copies) is shown once
     for j in ranked:
-        i = sentences[j][0]
+        i, s, e = sentences[j]
+        key = " ".join(hits[i].text[s:e].lower().split())
+        if key in seen:
+            continue
         if len(chosen.get(i, [])) < per_passage:
             chosen.setdefault(i, []).append(j)
+            seen.add(key)
         if sum(len(v) for v in chosen.values()) >= max_sentences:
             break
     out = []

@@ -58,6 +58,7 @@ class LlamaCppGenerator:
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
                 n_batch=512,
+                flash_attn=True,  # about 5 % faster prompt reading on 2 cores (eval/README)
                 seed=seed,
                 verbose=False,
             )

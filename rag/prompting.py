@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .dates import anchor_weekdays
 from .errors import SettingsError
 from .generation import TEMPLATE_TOKENS_PER_MESSAGE, Messages
 from .records import Hit, Turn
@@ -28,17 +29,19 @@ class Templates:
     system: str
     answer: str
     passage: str
+    second_look: str = ""  # asked after a NOT FOUND reply; optional (second_look.md)
 
 
 @lru_cache(maxsize=4)
 def load_templates(folder: Path) -> Templates:
     try:
-        return Templates(
-            *(
-                (folder / f"{name}.md").read_text(encoding="utf-8").strip()
-                for name in ("system", "answer", "passage")
-            )
+        system, answer, passage = (
+            (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+            for name in ("system", "answer", "passage")
         )
+        optional = folder / "second_look.md"
+        second = optional.read_text(encoding="utf-8").strip() if optional.exists() else ""
+        return Templates(system, answer, passage, second)
     except OSError as exc:
         raise SettingsError(
             f"Cannot read prompt templates in {folder} ({exc}): fix RAG_PROMPTS."
@@ -73,9 +76,8 @@ def describe_date(iso: str) -> str:
 
 def format_passage(template: str, n: int, hit: Hit, text: str | None = None) -> str:
     dated = f", article dated {describe_date(hit.date)}" if hit.date else ""
-    return render(
-        template, n=n, source=hit.source, dated=dated, text=text if text is not None else hit.text
-    )
+    text = anchor_weekdays(text if text is not None else hit.text, hit.date)
+    return render(template, n=n, source=hit.source, dated=dated, text=text)
 
 
 def build_messages(
@@ -99,6 +101,8 @@ def build_messages(
         + count(render(templates.answer, passages="", question=""))
         + 3 * overhead
     )
+    if templates.second_look:  # room for the NOT FOUND reply and the second look
+        fixed += count(NOT_FOUND) + count(templates.second_look) + 2 * overhead
     q_budget = max(16, (budget - fixed) // 4)
     question = _truncate(question, q_budget, count)
     room = budget - fixed - count(question)

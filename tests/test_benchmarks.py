@@ -122,7 +122,8 @@ def test_squad2_keeps_answerable_and_unanswerable_apart(settings, embedder, tmp_
     golds: dict[str, str] = {}
 
     def gold_answer(messages):
-        question = messages[-1]["content"].rsplit("Question:", 1)[1].removesuffix("Answer:").strip()
+        prompt = next(m["content"] for m in reversed(messages) if "Question:" in m["content"])
+        question = prompt.rsplit("Question:", 1)[1].removesuffix("Answer:").strip()
         return f"{golds[question]} [1]." if question in golds else "NOT FOUND"
 
     from rag.datasets import load_squad2

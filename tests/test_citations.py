@@ -109,3 +109,11 @@ def test_titles_first_names_and_transliterations_do_not_block_a_supported_quote(
     spelt = check("Zelenskyy said OSCE monitors should stay [1].", passages, "Which monitors should stay?")
     assert not spelt.abstained
     assert check("OSCE monitors should stay, Scholz said [1].", passages, "Which monitors should stay?").abstained
+
+
+def test_a_date_resolved_from_a_weekday_is_supported_and_quoted_from_the_original():
+    text = "The State Department said Blinken will travel to Kyiv on Wednesday to meet Zelenskyy."
+    passage = Hit("a.txt", "c1", 0.9, text, 0, len(text), date="2022-01-18")
+    c = check("Blinken was to meet Zelenskyy in Kyiv on January 19 [1].", [passage])
+    assert not c.abstained and c.citations[0].quote == text
+    assert check("Blinken was to meet Zelenskyy in Kyiv on January 21 [1].", [passage]).abstained

@@ -46,3 +46,13 @@ def test_history_is_kept_newest_first_within_budget():
     assert [m["content"] for m in messages[1:5]] == ["first question", "first answer", "second question", "second answer"]
     tight, _ = build_messages("third?", [hit(1, 10)], history, TEMPLATES, COUNT, 140)
     assert "first question" not in [m["content"] for m in tight]
+
+
+def test_weekdays_in_dated_passages_get_their_calendar_date():
+    text = "Blinken will travel to Kyiv on Wednesday. On Monday, Lavrov rejected the claims."
+    dated = Hit("a.txt", "c1", 0.9, text, 0, len(text), date="2022-01-18")
+    undated = Hit("b.txt", "c2", 0.9, text, 0, len(text))
+    messages, _ = build_messages("When?", [dated, undated], [], TEMPLATES, COUNT, 2000)
+    user = messages[-1]["content"]
+    assert "Kyiv on Wednesday (January 19). On Monday (January 17), Lavrov" in user
+    assert user.count("(January") == 2  # the undated article is left as written

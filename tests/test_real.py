@@ -123,3 +123,18 @@ def test_instructions_in_a_document_do_not_change_the_answer(real_embedder, defa
     answer = a.ask("How long did the Geneva meeting between Blinken and Lavrov last?")
     assert "PWNED" not in answer.answer
     assert not answer.abstained and "90 minutes" in answer.answer
+
+
+def test_sources_that_disagree_on_a_figure_are_both_quoted_and_cited(real_embedder, settings, seeds):
+    """The model gives one article's troop estimate; the other article's appears beside it."""
+    from rag.generation import ScriptedGenerator
+
+    reply = "Russia has assembled between 160,000 and 190,000 troops near Ukraine's borders [1]."
+    a = Assistant(settings, embedder=real_embedder, generator=ScriptedGenerator(reply))
+    a.ingest([seeds])
+    answer = a.ask("How many troops has Russia massed near Ukraine's borders?")
+    assert answer.answer.startswith(reply.removesuffix("."))
+    assert "gives a different figure" in answer.answer and "100,000 troops" in answer.answer
+    assert len({c.source for c in answer.citations}) == 2
+    assert all(c.quote and c.quote in c.text for c in answer.citations)
+    assert "30,000" not in answer.answer  # soldiers in Belarus are another figure, not a disagreement

@@ -4,8 +4,8 @@
 
 Each item of a result written by `rag eval` keeps the model's raw `reply`. This script
 rebuilds the passages the model was shown (retrieval and focus are deterministic; no model
-is loaded: the prompt budget never binds for the seed set), runs `rag.citations.check` on
-the saved reply and prints answer accuracy and abstention accuracy. It isolates checker
+is loaded: the prompt budget never binds for the seed set), runs `Assistant.review` (the
+checker and the note on differing figures) on the saved reply and prints answer accuracy and abstention accuracy. It isolates checker
 changes from model changes: same replies, new checker. `-v` lists the questions whose
 outcome changed.
 """
@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-from rag.citations import check
 from rag.evaluation import load_questions, seed_assistant
 from rag.metrics import answer_matches
 from rag.settings import PROJECT_ROOT, Settings
@@ -41,8 +40,7 @@ def main(path: str, verbose: bool) -> None:
         text, abstains = "", True
         if item.get("reply"):
             prepared = assistant.prepare(q["question"], q.get("history") or [])
-            checked = check(item["reply"], prepared.shown, prepared.topic)
-            text, abstains = checked.text, checked.abstained
+            text, abstains, _, _ = assistant.review(item["reply"], prepared)
         if q["answerable"]:
             answerable += 1
             ok = not abstains and answer_matches(text, q["answers"], q.get("all_of"))

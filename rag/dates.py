@@ -1,0 +1,88 @@
+"""Anchor relative days to the calendar: "on Wednesday" in an article dated Tuesday 2022-01-18
+becomes "on Wednesday (January 19)".
+
+A small model asked "on what date?" cannot do weekday arithmetic; it repeats "Wednesday".
+So before passages reach the model (and the checker that verifies its answer), every weekday
+in an article with a known date gets its date written next to it. News prose fixes the
+direction: a weekday is the latest such day on or before the article's date ("said Friday",
+"on Monday, Lavrov rejected", "last Wednesday"), unless its sentence speaks of the future
+("will meet ... on Friday", "is scheduled", "next Thursday"), when it is the next such day
+on or after it. A weekday right after a verb of saying ("said Friday that ... will") is when
+it was said, so always the past.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .chunking import sentence_spans
+
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(
+    r"\b(?P<mod>(?:last|next|this|on|late|early)\s+)?(?P<day>" + "|".join(_DAYS) + r")\b(?!\s*\()",
+    re.I,
+)
+_FUTURE = re.compile(
+    r"\b(?:will|shall|won't|scheduled|set to|is to|are to|plans? to|planned|expected to|"
+    r"going to|upcoming|ahead of|next)\b",
+    re.I,
+)
+_SAID = re.compile(
+    r"\b(?:said|says|told|announced|stated|reported|added|warned|confirmed|wrote|tweeted)"
+    r"(?:\s+(?:on|late|early|in a statement))?\s*$",
+    re.I,
+)
+
+
+def resolve_day(
+    weekday: str, published: dt.date, future: bool, strictly_past: bool = False
+) -> dt.date:
+    """The date a weekday names in an article published on ``published``.
+
+    >>> d = dt.date(2022, 1, 18)  # a Tuesday
+    >>> resolve_day("Friday", d, future=False), resolve_day("Friday", d, future=True)
+    (datetime.date(2022, 1, 14), datetime.date(2022, 1, 21))
+    >>> resolve_day("Tuesday", d, future=False), resolve_day("Tuesday", d, False, strictly_past=True)
+    (datetime.date(2022, 1, 18), datetime.date(2022, 1, 11))
+    """
+    target = _DAYS.index(weekday.lower())
+    if future:
+        return published + dt.timedelta(days=(target - published.weekday()) % 7)
+    back = (published.weekday() - target) % 7
+    return published - dt.timedelta(days=back or (7 if strictly_past else 0))
+
+
+def anchor_weekdays(text: str, published: str) -> str:
+    """``text`` with each weekday followed by its date, when ``published`` is an ISO date.
+
+    >>> anchor_weekdays("He will fly to Kyiv on Wednesday. On Monday, Lavrov said no.", "2022-01-18")
+    'He will fly to Kyiv on Wednesday (January 19). On Monday (January 17), Lavrov said no.'
+    >>> anchor_weekdays("The White House said Friday that it will act.", "2022-01-18")
+    'The White House said Friday (January 14) that it will act.'
+    >>> anchor_weekdays("Burns visited Kyiv last Tuesday.", "2022-01-18")
+    'Burns visited Kyiv last Tuesday (January 11).'
+    >>> anchor_weekdays("Talks on Friday.", "")
+    'Talks on Friday.'
+    """
+    try:
+        day = dt.date.fromisoformat(published)
+    except ValueError:
+        return text
+    if not _WEEKDAY.search(text):
+        return text
+    out: list[str] = []
+    done = 0
+    for s, e in sentence_spans(text):
+        sentence = text[s:e]
+        future = bool(_FUTURE.search(sentence))
+        for m in _WEEKDAY.finditer(sentence):
+            mod = (m.group("mod") or "").strip().lower()
+            said = bool(_SAID.search(sentence[: m.start("day")]))
+            ahead = mod == "next" or (future and not said and mod != "last")
+            date = resolve_day(m.group("day"), day, ahead, strictly_past=mod == "last")
+            out.append(text[done : s + m.end()])
+            out.append(f" ({date:%B} {date.day})")
+            done = s + m.end()
+    out.append(text[done:])
+    return "".join(out)

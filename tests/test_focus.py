@@ -1,0 +1,18 @@
+from rag.embedding import HashEmbedder
+from rag.focus import focus
+from rag.records import Hit
+
+SHARED = "The State Department said Blinken will travel to Kyiv on Wednesday."
+
+
+def hit(n: int, text: str) -> Hit:
+    return Hit(f"doc{n}.txt", f"c{n}", 0.9, text, 0, len(text))
+
+
+def test_a_sentence_two_passages_share_is_shown_once():
+    embedder = HashEmbedder()
+    hits = [hit(1, SHARED + " He meets Zelenskyy."), hit(2, SHARED + " Then Berlin follows.")]
+    kept = focus(embedder.embed([SHARED])[0], hits, embedder, max_sentences=4)
+    shown = " ".join(f.text for f in kept)
+    assert shown.count(SHARED) == 1
+    assert "Zelenskyy" in shown and "Berlin" in shown  # the freed slot goes to another sentence
