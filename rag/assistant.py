@@ -28,7 +28,7 @@ from .focus import focus
 from .generation import Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model
-from .prompting import NOT_FOUND, build_messages, load_templates
+from .prompting import build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever, open_store
 from .settings import Settings
@@ -146,7 +146,7 @@ class Assistant:
             return
         generator = self.generator
         reply: list[str] = []
-        for piece in self._generate(p.messages):
+        for piece in generator.stream(p.messages, self.settings.max_tokens):
             if not reply:
                 timings["first_token"] = _ms(p.began)
             reply.append(piece)
@@ -155,35 +155,6 @@ class Assistant:
         text, abstained, citations, passages = self.review("".join(reply), p)
         timings["total"] = _ms(p.began)
         yield Answer(text, abstained, citations, timings, passages, generator.name)
-
-    def _generate(self, messages: Messages) -> Iterator[str]:
-        """The model's reply, streamed. A bare NOT FOUND is held back and, when the prompts
-        have a second look (``second_look.md``), the model is asked once more in the same
-        conversation: llama.cpp reuses the cached prompt, so the second look costs only its
-        few new tokens. Whatever it then says is checked like any answer."""
-        generator = self.generator
-        held: list[str] = []
-        answering = False
-        for piece in generator.stream(messages, self.settings.max_tokens):
-            if not answering and NOT_FOUND.startswith("".join([*held, piece]).strip()):
-                held.append(piece)
-                continue
-            if not answering:
-                answering = True
-                yield from held
-            yield piece
-        if answering:
-            return
-        second = load_templates(self.settings.prompts).second_look
-        if not second:
-            yield from held
-            return
-        again = [
-            *messages,
-            {"role": "assistant", "content": NOT_FOUND},
-            {"role": "user", "content": second},
-        ]
-        yield from generator.stream(again, self.settings.max_tokens)
 
     def review(self, reply: str, p: Prepared) -> tuple[str, bool, list[Citation], list[Hit]]:
         """The model's ``reply`` checked against the passages it was shown: ``(answer text,

@@ -46,6 +46,15 @@ _HEADER = re.compile(
     r"\s*(?:from\s+)?(?:\S+\.(?:txt|md|markdown|rst)\b)?(?:,?\s*\w+ dated \w+ \d{4}-\d\d-\d\d)?\s*:?\s*",
     re.I,
 )
+# A lead-in that makes a passage the sentence's subject ("According to Passage [3], X",
+# "Passage [2] indicates that X"): the claim is X.
+_LEADIN = re.compile(
+    r"(?:\b(?:according to|as (?:stated|mentioned|reported) in|in|from)\s+)?\bPassages?\s*\[\d+\]"
+    r"(?:\s*(?:,|and)\s*(?:Passage\s*)?\[\d+\])*\s*(?:,\s*|(?:both\s+|also\s+)?(?:says?|states?|"
+    r"indicates?|mentions?|shows?|reports?|notes?|explains?)\s+(?:that\s+)?)",
+    re.I,
+)
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I)  # two words: "additional forces"
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
@@ -110,8 +119,10 @@ def strip_headers(reply: str) -> str:
     'Peskov said it [1].'
     >>> strip_headers("It lasted 90 minutes [2].")
     'It lasted 90 minutes [2].'
+    >>> strip_headers("According to Passage [3], Russia withdrew. Passage [2] indicates that they met [2].")
+    'Russia withdrew. they met [2].'
     """
-    return _HEADER.sub("", reply).strip()
+    return _HEADER.sub("", _LEADIN.sub("", reply)).strip()
 
 
 def numbers_supported(claim: str, passage: str) -> bool:
@@ -218,10 +229,12 @@ def check(
     Names the question itself uses (e.g. "Geneva" in "How long was the Geneva meeting?") need
     not appear in the supporting sentence, as the user supplied them, unless the name is the
     claim's subject. A sentence is also dropped when neither it nor its supporting sentence
-    shares a (stemmed, non-name) word with the question: true, perhaps, but not an answer.
+    shares a (stemmed, non-name) word with the question: true, perhaps, but not an answer;
+    likewise when the question asks "how many X" and neither mentions X.
     """
     given = {w.lower() for w in re.findall(r"\w+", question)}
     topic = _stems(question)
+    counted = _stems(" ".join(_HOW_MANY.findall(question)))  # "how many tanks" -> {"tank"}
     if says_not_found(reply) and not _has_supported_claim(reply, passages, threshold):
         return Checked("", [], True, [])
     kept: list[str] = []
@@ -250,9 +263,10 @@ def check(
                 continue
             good = [best + 1]
         evidence = [best_quote(claim, passages[n - 1].text, passages[n - 1].date) for n in good]
-        if topic and not topic & _stems(" ".join([claim, *evidence])):
-            dropped.append(claim)  # true perhaps, but neither it nor its evidence is on topic
-            continue
+        said = _stems(" ".join([claim, *evidence]))
+        if (topic and not topic & said) or (counted and not counted & said):
+            dropped.append(claim)  # true perhaps, but not an answer: off topic, or counts
+            continue  # something other than what "how many ..." asks about
         for n, quote in zip(good, evidence):
             quotes.setdefault(n, quote)
         body = claim.rstrip()

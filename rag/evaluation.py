@@ -166,13 +166,17 @@ def claims(text: str) -> list[tuple[str, list[int]]]:
     [('It lasted 90 minutes.', [1]), ('Both met in Geneva.', [1, 2])]
     >>> claims("")
     []
+    >>> claims('He said it was "very serious." [1].')  # markers after a closing quote
+    [('He said it was "very serious."', [1])]
     """
-    out = []
+    out: list[tuple[str, list[int]]] = []
     for start, end in sentence_spans(text):
         sentence = text[start:end]
         claim = strip_markers(sentence)
         if normalize_answer(claim):
             out.append((claim, markers(sentence)))
+        elif out:
+            out[-1] = (out[-1][0], out[-1][1] + markers(sentence))
     return out
 
 

@@ -29,19 +29,17 @@ class Templates:
     system: str
     answer: str
     passage: str
-    second_look: str = ""  # asked after a NOT FOUND reply; optional (second_look.md)
 
 
 @lru_cache(maxsize=4)
 def load_templates(folder: Path) -> Templates:
     try:
-        system, answer, passage = (
-            (folder / f"{name}.md").read_text(encoding="utf-8").strip()
-            for name in ("system", "answer", "passage")
+        return Templates(
+            *(
+                (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+                for name in ("system", "answer", "passage")
+            )
         )
-        optional = folder / "second_look.md"
-        second = optional.read_text(encoding="utf-8").strip() if optional.exists() else ""
-        return Templates(system, answer, passage, second)
     except OSError as exc:
         raise SettingsError(
             f"Cannot read prompt templates in {folder} ({exc}): fix RAG_PROMPTS."
@@ -101,8 +99,6 @@ def build_messages(
         + count(render(templates.answer, passages="", question=""))
         + 3 * overhead
     )
-    if templates.second_look:  # room for the NOT FOUND reply and the second look
-        fixed += count(NOT_FOUND) + count(templates.second_look) + 2 * overhead
     q_budget = max(16, (budget - fixed) // 4)
     question = _truncate(question, q_budget, count)
     room = budget - fixed - count(question)

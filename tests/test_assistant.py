@@ -103,28 +103,3 @@ def test_prompt_fits_a_small_context_whatever_the_question(assistant):
     assert sum(generator.count_tokens(m["content"]) + 8 for m in sent) + 8 <= 512 - 100
     assert isinstance(answer, Answer)
 
-
-def test_a_bare_not_found_gets_one_second_look_in_the_same_conversation(assistant):
-    def script(messages):
-        return "NOT FOUND" if len(messages) == 2 else "The meeting lasted around 90 minutes [1]."
-
-    generator = scripted(assistant, script)
-    pieces = list(assistant.stream(QUESTION))
-    answer = pieces[-1]
-    assert not answer.abstained and "90 minutes" in answer.answer
-    assert "NOT FOUND" not in "".join(pieces[:-1])  # the first reply is never shown
-    first, second = generator.calls
-    assert second[: len(first)] == first  # same prefix: llama.cpp reuses the cached prompt
-    assert second[len(first)] == {"role": "assistant", "content": "NOT FOUND"}
-
-
-def test_not_found_twice_abstains_after_exactly_two_calls(assistant):
-    generator = scripted(assistant, "NOT FOUND")
-    answer = assistant.ask(QUESTION)
-    assert answer.abstained and len(generator.calls) == 2
-
-
-def test_an_answer_is_streamed_at_once_without_a_second_look(assistant):
-    generator = scripted(assistant, "NOT the 90 minutes [1].")
-    list(assistant.stream(QUESTION))
-    assert len(generator.calls) == 1

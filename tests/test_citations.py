@@ -117,3 +117,15 @@ def test_a_date_resolved_from_a_weekday_is_supported_and_quoted_from_the_origina
     c = check("Blinken was to meet Zelenskyy in Kyiv on January 19 [1].", [passage])
     assert not c.abstained and c.citations[0].quote == text
     assert check("Blinken was to meet Zelenskyy in Kyiv on January 21 [1].", [passage]).abstained
+
+
+def test_a_count_of_something_else_does_not_answer_how_many():
+    tanks = check("Russia has massed between 160,000 and 190,000 troops [2].", PASSAGES, "How many tanks has Russia deployed?")
+    assert tanks.abstained
+    troops = check("Russia has massed between 160,000 and 190,000 troops [2].", PASSAGES, "How many troops has Russia massed?")
+    assert not troops.abstained
+
+
+def test_a_passage_as_the_subject_of_a_sentence_is_taken_out():
+    c = check("Passage [1] indicates that the meeting lasted around 90 minutes.", PASSAGES)
+    assert c.text == "The meeting lasted around 90 minutes [1]."
