@@ -138,3 +138,12 @@ def test_sources_that_disagree_on_a_figure_are_both_quoted_and_cited(real_embedd
     assert len({c.source for c in answer.citations}) == 2
     assert all(c.quote and c.quote in c.text for c in answer.citations)
     assert "30,000" not in answer.answer  # soldiers in Belarus are another figure, not a disagreement
+
+
+def test_default_model_turns_a_weekday_into_its_date(real_embedder, default_generator, settings, seeds):
+    """The article (dated Tuesday 2022-01-18) only says "on Wednesday"."""
+    a = Assistant(settings, embedder=real_embedder, generator=default_generator)
+    a.ingest([seeds])
+    answer = a.ask("On what date was Blinken scheduled to meet Zelenskyy in Kyiv during his January trip?")
+    assert not answer.abstained and "January 19" in answer.answer
+    assert answer.citations[0].source == "002_9a8e32283f0f2645.txt"
