@@ -33,6 +33,7 @@ from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever, open_store
 from .settings import Settings
 from .store import ChromaStore, make_client
+from .verify import verify_figures
 
 NOTE_SEARCH_K = 8  # passages searched for other articles' figures when an answer states one
 ABSTAIN_TEXT = "The documents don't say."
@@ -158,26 +159,33 @@ class Assistant:
 
     def review(self, reply: str, p: Prepared) -> tuple[str, bool, list[Citation], list[Hit]]:
         """The model's ``reply`` checked against the passages it was shown: ``(answer text,
-        abstained, citations, passages)``. When the answer states a figure, other articles'
-        different figures for the same thing are quoted after it; the passages they come from
+        abstained, citations, passages)``. A sentence stating a number must also pass the model's
+        own yes/no reading of its passage (``verify_figures``). When the answer states a figure,
+        other articles' different figures for the same thing are quoted after it; the passages they come from
         are numbered after the ones the model saw."""
         checked = check(reply, p.shown, p.topic)
         if checked.abstained:
             return ABSTAIN_TEXT, True, [], p.shown
+        answer, cited = checked.text, checked.citations
+        templates = load_templates(self.settings.prompts)
+        if self.settings.verify_figures and templates.judge:
+            answer, cited = verify_figures(
+                answer, cited, p.shown, p.texts, self.generator, templates.system, templates.judge
+            )
+            if not answer:
+                return ABSTAIN_TEXT, True, [], p.shown
         passages, texts = list(p.shown), list(p.texts)
-        if figures(checked.text):
+        if figures(answer):
             known = {h.chunk_id for h in passages}
-            for hit in self.retriever.search(strip_markers(checked.text), k=NOTE_SEARCH_K):
+            for hit in self.retriever.search(strip_markers(answer), k=NOTE_SEARCH_K):
                 if hit.chunk_id not in known:
                     passages.append(hit)
                     texts.append(hit.text)
 
-        def similarity(answer: str, others: Sequence[str]) -> list[float]:
-            return self._similarity([p.topic, answer], others)
+        def similarity(said: str, others: Sequence[str]) -> list[float]:
+            return self._similarity([p.topic, said], others)
 
-        text, citations = note_differences(
-            checked.text, checked.citations, passages, texts, similarity
-        )
+        text, citations = note_differences(answer, cited, passages, texts, similarity)
         used = max((c.n for c in citations), default=0)
         return text, False, citations, passages[: max(len(p.shown), used)]
 

@@ -29,16 +29,22 @@ class Templates:
     system: str
     answer: str
     passage: str
+    judge: str = ""  # optional (judge.md): does $evidence say $claim? yes/no
 
 
 @lru_cache(maxsize=4)
 def load_templates(folder: Path) -> Templates:
     try:
+        system, answer, passage = (
+            (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+            for name in ("system", "answer", "passage")
+        )
+        judge = folder / "judge.md"
         return Templates(
-            *(
-                (folder / f"{name}.md").read_text(encoding="utf-8").strip()
-                for name in ("system", "answer", "passage")
-            )
+            system,
+            answer,
+            passage,
+            judge.read_text(encoding="utf-8").strip() if judge.exists() else "",
         )
     except OSError as exc:
         raise SettingsError(

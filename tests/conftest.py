@@ -27,6 +27,9 @@ def rag_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RAG_HOME", str(home))
     for name in ("RAG_CHROMA_URL", "RAG_LLM_URL", "RAG_MODEL", "RAG_COLLECTION"):
         monkeypatch.delenv(name, raising=False)
+    # Scripted models answer the question, not the yes/no check of figures: tests of that
+    # check (tests/test_verify.py, tests/test_real.py) turn it on themselves.
+    monkeypatch.setenv("RAG_VERIFY_FIGURES", "0")
     return home
 
 

@@ -1,0 +1,54 @@
+from rag.assistant import Assistant
+from rag.generation import ScriptedGenerator
+from rag.prompting import load_templates
+from rag.records import Citation, Hit
+from rag.settings import PROJECT_ROOT
+from rag.verify import verify_figures
+
+TEMPLATES = load_templates(PROJECT_ROOT / "prompts")
+SYSTEM, JUDGE = TEMPLATES.system, TEMPLATES.judge
+TEXT = "Moscow has instead added 7,000 more forces near Ukraine."
+PASSAGE = Hit("a.txt", "c1", 0.9, TEXT, 0, len(TEXT))
+CITATION = Citation(1, "a.txt", "c1", 0, len(TEXT), TEXT, quote=TEXT)
+
+
+def judge(verdict: str) -> ScriptedGenerator:
+    return ScriptedGenerator(lambda messages: verdict)
+
+
+def test_a_figure_the_judge_rejects_is_dropped_with_its_citation():
+    g = judge("No.")
+    text, cited = verify_figures("Russia withdrew 7,000 troops [1].", [CITATION], [PASSAGE], [TEXT], g, SYSTEM, JUDGE)
+    assert (text, cited) == ("", [])
+    system, user = g.calls[0]
+    assert system == {"role": "system", "content": SYSTEM}  # the cached prefix stays reusable
+    assert f"Text: {TEXT}" in user["content"] and "Statement: Russia withdrew 7,000 troops." in user["content"]
+
+
+def test_sentences_without_numbers_are_not_sent_to_the_judge():
+    g = judge("no")
+    answer = "Moscow added forces near Ukraine [1]. It added 7,000 of them [1]."
+    text, cited = verify_figures(answer, [CITATION], [PASSAGE], [TEXT], g, SYSTEM, JUDGE)
+    assert text == "Moscow added forces near Ukraine [1]." and cited == [CITATION]
+    assert len(g.calls) == 1
+
+
+def test_a_figure_the_judge_accepts_is_kept():
+    text, cited = verify_figures("Moscow added 7,000 forces [1].", [CITATION], [PASSAGE], [TEXT], judge("Yes"), SYSTEM, JUDGE)
+    assert text == "Moscow added 7,000 forces [1]." and cited == [CITATION]
+
+
+def test_the_assistant_abstains_when_its_only_figure_is_rejected(settings, embedder, seeds):
+    def model(messages):
+        return "no" if messages[-1]["content"].endswith("Reply yes or no.") else "The meeting lasted around 90 minutes [1]."
+
+    a = Assistant(
+        settings.with_(verify_figures=True, retrieval="bm25", min_relevance=0.05),
+        embedder=embedder,
+        generator=ScriptedGenerator(model),
+    )
+    a.ingest([seeds])
+    answer = a.ask("How long did the meeting between Blinken and Lavrov in Geneva last?")
+    assert answer.abstained and answer.citations == []
+    off = Assistant(a.settings.with_(verify_figures=False), embedder=embedder, generator=ScriptedGenerator(model))
+    assert not off.ask("How long did the meeting between Blinken and Lavrov in Geneva last?").abstained
