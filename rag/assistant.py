@@ -123,6 +123,7 @@ class Assistant:
         if not focused or focused[0].best < self.settings.min_relevance:
             return Prepared(question, [], [], hits, timings, began, topic)
         generator = self.generator
+        texts = [f.text for f in focused]
         messages, shown = build_messages(
             question,
             [f.hit for f in focused],
@@ -130,10 +131,9 @@ class Assistant:
             load_templates(self.settings.prompts),
             generator.count_tokens,
             generator.n_ctx - self.settings.max_tokens - 16,
-            texts=[f.text for f in focused],
+            texts=texts,
         )
-        texts = [f.text for f in focused][: len(shown)]
-        return Prepared(question, messages, shown, hits, timings, began, topic, texts)
+        return Prepared(question, messages, shown, hits, timings, began, topic, texts[: len(shown)])
 
     def stream(
         self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
@@ -182,18 +182,19 @@ class Assistant:
                     passages.append(hit)
                     texts.append(hit.text)
 
-        def similarity(said: str, others: Sequence[str]) -> list[float]:
-            return self._similarity([p.topic, said], others)
+        embedder = self.retriever.embedder
+        anchors = embedder.embed([p.topic, answer])  # once, not once per candidate sentence
+
+        def similarity(_said: str, others: Sequence[str]) -> list[float]:
+            """Mean cosine similarity of each of ``others`` to the question and the answer."""
+            return [
+                sum(sum(a * b for a, b in zip(t, v)) for t in anchors) / len(anchors)
+                for v in embedder.embed(list(others))
+            ]
 
         text, citations = note_differences(answer, cited, passages, texts, similarity)
         used = max((c.n for c in citations), default=0)
         return text, False, citations, passages[: max(len(p.shown), used)]
-
-    def _similarity(self, texts: Sequence[str], others: Sequence[str]) -> list[float]:
-        """Mean cosine similarity of each of ``others`` to ``texts``."""
-        vectors = self.retriever.embedder.embed([*texts, *others])
-        anchors, rest = vectors[: len(texts)], vectors[len(texts) :]
-        return [sum(sum(a * b for a, b in zip(t, v)) for t in anchors) / len(anchors) for v in rest]
 
 
 @dataclass

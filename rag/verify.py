@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 
 from .chunking import sentence_spans
-from .citations import markers
+from .citations import markers, strip_markers
 from .dates import anchor_weekdays
 from .generation import Generator
 from .prompting import render
@@ -55,9 +55,9 @@ def verify_figures(
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         cited = [n for n in markers(sentence) if 1 <= n <= len(texts)]
-        if cited and _DIGIT.search(re.sub(r"\[\d+\]", "", sentence)):
+        claim = strip_markers(sentence).strip()
+        if cited and _DIGIT.search(claim):
             evidence = "\n".join(anchor_weekdays(texts[n - 1], passages[n - 1].date) for n in cited)
-            claim = re.sub(r"\s*\[\d+\]", "", sentence).strip()
             if not judge_says(generator, system, template, evidence, claim):
                 continue
         kept.append(sentence)
