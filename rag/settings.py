@@ -40,7 +40,7 @@ class Settings:
     focus_sentences: int = 6  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
-    verify_figures: bool = False  # ask the model whether the passage says each figure stated
+    verify_figures: bool = True  # ask the model whether the passage says each figure stated
     history_turns: int = 3
     max_file_mb: float = 20.0
     max_question_chars: int = 2000

@@ -6,8 +6,8 @@ instead added 7,000 more forces"). Asked separately, with only the passage and t
 in front of it ("Does the text say this? yes or no"), the same model catches some of these.
 On the seed set's 66 answers (11 unsupported by hand) it caught 2 and flagged none of the 55
 good ones; both catches stated a figure, and a check costs about a second on two cores, so
-only sentences with a number are checked (``RAG_VERIFY_FIGURES=1``, off by default until a
-hang after Stop in the UI is understood; eval/README.md).
+only sentences with a number are checked (``RAG_VERIFY_FIGURES``, on by default; 0 turns it
+off).
 The check runs under the assistant's own system prompt: llama.cpp keeps one cached prefix,
 and a different system message would evict it, costing the next question about a second.
 With either system message the judge gave the same verdicts on the 22 answers it checks.

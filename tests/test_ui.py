@@ -13,7 +13,7 @@ from rag.records import Answer, Citation, Hit, Turn
 from rag.settings import Settings
 from ui import documents as docs
 from ui.app import build_app
-from ui.chat import THINKING, respond, stopped
+from ui.chat import THINKING, Halts, respond, stopped
 from ui.models import Models
 from ui.render import EVIDENCE_EMPTY, EVIDENCE_SEARCHING, evidence_html, highlight, link_markers
 
@@ -152,11 +152,46 @@ def test_an_empty_message_changes_nothing(geneva):
     assert generator.calls == []
 
 
+def test_stop_ends_the_answer_where_it_is_and_keeps_it_out_of_the_history(geneva):
+    assistant, _ = geneva
+    halts, asked = Halts(), Halts.now()
+    views = respond(assistant, QUESTION, halted=lambda: halts.check("tab", asked))
+    next(views), next(views), next(views)  # placeholder, "The", "The meeting"
+    halts.halt("tab", "stop")  # the Stop button, from another thread
+    rest = list(views)
+    assert len(rest) == 1
+    assert contents(rest[0])[-1] == ("assistant", "The meeting *(stopped)*")
+    assert rest[0].history == [] and rest[0].evidence == EVIDENCE_EMPTY
+
+
+def test_new_chat_during_an_answer_ends_it_with_an_empty_chat(geneva):
+    assistant, _ = geneva
+    halts, asked = Halts(), Halts.now()
+    views = respond(assistant, QUESTION, halted=lambda: halts.check("tab", asked))
+    next(views), next(views)
+    halts.halt("tab", "clear")
+    assert list(views) == [(([], EVIDENCE_EMPTY, []))]
+
+
+def test_a_question_halted_before_its_turn_never_reaches_the_model(geneva):
+    assistant, generator = geneva
+    halts = Halts()
+    asked = Halts.now()
+    halts.halt("tab", "stop")
+    views = list(respond(assistant, QUESTION, halted=lambda: halts.check("tab", asked)))
+    assert contents(views[-1]) == [("user", QUESTION), ("assistant", "*Stopped.*")]
+    assert generator.calls == []
+    later = Halts.now()  # a halt only ends the questions asked before it
+    assert list(respond(assistant, QUESTION, halted=lambda: halts.check("tab", later)))[
+        -1
+    ].history == [Turn(QUESTION, REPLY)]
+
+
 def test_stopping_mid_answer_releases_the_stream(geneva):
     assistant, generator = geneva
     views = respond(assistant, QUESTION)
     next(views), next(views)
-    views.close()  # what Gradio does when the Stop button cancels the event
+    views.close()  # a closed generator (a browser that went away) frees the model
     assert list(respond(assistant, QUESTION))[-1].history == [Turn(QUESTION, REPLY)]
     assert len(generator.calls) == 2
 

@@ -5,6 +5,11 @@ only wire it to the page. Chat state lives per browser session (``gr.State``); t
 process-wide things are the assistants themselves (models load once per process, in the
 background) and the index they share. One answer is generated at a time: the chat event
 runs with a concurrency limit of 1 and other sessions wait in the queue.
+
+Stop and New chat do not use Gradio's ``cancels``: a cancelled event stays pending in the
+browser until the server has closed it, and a question asked in that window was dropped.
+They record a halt (``Halts``) that the running answer sees at its next step and ends on;
+a question asked meanwhile waits for it (``trigger_mode="always_last"``) and then runs.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 
 from . import documents as docs
-from .chat import View, respond, stopped
+from .chat import Halts, View, respond, stopped
 from .models import Models
 from .render import EVIDENCE_EMPTY, documents_rows, error_html
 
@@ -57,9 +62,11 @@ def build_app(assistant: Any) -> Any:
 
     models = Models(assistant)
     models.warm()
+    halts = Halts()
     choices = list(PRESETS) + ([models.default] if models.default not in PRESETS else [])
 
-    def ask(message, chat, history, model, top_k, show_scores):
+    def ask(pending, chat, history, model, top_k, show_scores, request):
+        message, submitted = pending or ("", halts.now())
         try:
             chosen = models.get(model)
         except RagError as exc:
@@ -70,10 +77,29 @@ def build_app(assistant: Any) -> Any:
                 history,
             )
             return
+        session = request.session_hash or ""
         for view in respond(
-            chosen, message, chat, history, top_k=int(top_k), show_scores=show_scores
+            chosen,
+            message,
+            chat,
+            history,
+            top_k=int(top_k),
+            show_scores=show_scores,
+            halted=lambda: halts.check(session, submitted),
         ):
             yield view.chat, view.evidence, view.chat, view.history
+
+    def stop_answer(chat, history, request):
+        halts.halt(request.session_hash or "", "stop")
+        chat = stopped(chat, history)
+        return chat, chat
+
+    def clear_chat(request):
+        halts.halt(request.session_hash or "", "clear")
+        return [], EVIDENCE_EMPTY, [], []
+
+    for handler in (ask, stop_answer, clear_chat):  # annotations are strings here (PEP 563)
+        handler.__annotations__["request"] = gr.Request
 
     def status(model):
         text, settled = models.status(model)
@@ -96,7 +122,7 @@ def build_app(assistant: Any) -> Any:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         chat_state = gr.State([])
         history_state = gr.State([])
-        pending = gr.State("")
+        pending = gr.State(None)  # (question, when it was asked)
         with gr.Column(elem_classes="masthead"):
             gr.HTML(f"<h1>{TITLE}</h1><p class='lede'>{DESCRIPTION}</p>")
             status_line = gr.HTML(models.status()[0], elem_id="status", elem_classes="status")
@@ -186,38 +212,25 @@ def build_app(assistant: Any) -> Any:
 
         take = gr.on(
             [box.submit, send.click],
-            lambda text: ("", text),
+            lambda text: ("", (text, halts.now())),
             [box],
             [box, pending],
             queue=False,
             show_progress="hidden",
         )
-        answering = take.then(
+        take.then(
             ask,
             [pending, chat_state, history_state, model, top_k, show_scores],
             [chatbot, evidence, chat_state, history_state],
             concurrency_limit=1,
             concurrency_id="model",
             show_progress="minimal",
+            trigger_mode="always_last",  # asked during an answer: runs when that one ends
         )
-
-        def stop_answer(chat, history):
-            chat = stopped(chat, history)
-            return chat, chat
-
-        stop.click(
-            stop_answer,
-            [chat_state, history_state],
-            [chatbot, chat_state],
-            cancels=[answering],
-            queue=False,
-        )
+        stop.click(stop_answer, [chat_state, history_state], [chatbot, chat_state], queue=False)
         for clear in (new_chat.click, chatbot.clear):
             clear(
-                lambda: ([], EVIDENCE_EMPTY, [], []),
-                outputs=[chatbot, evidence, chat_state, history_state],
-                cancels=[answering],
-                queue=False,
+                clear_chat, outputs=[chatbot, evidence, chat_state, history_state], queue=False
             )
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}

@@ -6,8 +6,10 @@ the unit tests drive with the fake models.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, NamedTuple
 
 from rag.errors import RagError
 from rag.records import Answer, Turn
@@ -24,6 +26,7 @@ from .render import (
 THINKING = "…"
 
 Message = dict[str, str]
+Halt = Literal["stop", "clear"]
 
 
 class View(NamedTuple):
@@ -42,6 +45,7 @@ def respond(
     *,
     top_k: int | None = None,
     show_scores: bool = False,
+    halted: Callable[[], Halt | None] | None = None,
 ) -> Iterator[View]:
     """Answer ``message``, yielding the page as it changes.
 
@@ -49,6 +53,10 @@ def respond(
     then the verified answer (markers linked to ``#cite-n``) with its evidence. ``history``
     gains a ``Turn`` only when an answer is complete; a library error (empty question, no
     index, missing model) becomes a one-line reply and leaves ``history`` unchanged.
+
+    ``halted()`` is asked before each new state: "stop" ends the answer where it is (marked
+    stopped), "clear" ends it with an empty chat. The answer thus ends as a normal event, so
+    a question asked right after Stop is never lost (see ``Halts``).
     """
     history = list(history or [])
     chat = [{**m, "content": unlink_markers(m["content"])} for m in chat or []]
@@ -58,10 +66,26 @@ def respond(
     chat += [{"role": "user", "content": message}, {"role": "assistant", "content": THINKING}]
     yield View(list(chat), EVIDENCE_SEARCHING, history)
 
+
+    def halt_view(raw: str) -> View | None:
+        halt = halted() if halted else None
+        if halt == "clear":
+            return View([], EVIDENCE_EMPTY, [])
+        if halt == "stop":
+            shown = [*chat[:-1], {"role": "assistant", "content": raw or THINKING}]
+            return View(stopped(shown, history), EVIDENCE_EMPTY, history)
+        return None
+
+    if (view := halt_view("")) is not None:  # halted while waiting for its turn
+        yield view
+        return
     stream = assistant.stream(message, history, top_k=top_k)
     raw = ""
     try:
         for piece in stream:
+            if (view := halt_view(raw)) is not None:
+                yield view
+                return
             if isinstance(piece, Answer):
                 cited = {c.n for c in piece.citations}
                 chat[-1] = {"role": "assistant", "content": link_markers(piece.answer, cited)}
@@ -92,3 +116,40 @@ def stopped(chat: list[Message], history: list[Turn]) -> list[Message]:
         return chat
     text = "*Stopped.*" if reply == THINKING else f"{reply} *(stopped)*"
     return [*chat[:-1], {"role": "assistant", "content": text}]
+
+
+class Halts:
+    """Stop and New chat, per browser session, without cancelling the running event.
+
+    Gradio's own cancel leaves the browser's event pending until the server has closed the
+    generator, which waits for the model's current step (up to seconds while it reads the
+    prompt); a question asked in that window was silently dropped. Here the button only
+    records the time, and the answer, asked before each new state whether it was halted
+    after it was submitted, ends itself.
+
+    >>> halts = Halts()
+    >>> submitted = halts.now()
+    >>> halts.check("tab-1", submitted) is None
+    True
+    >>> halts.halt("tab-1", "stop")
+    >>> halts.check("tab-1", submitted), halts.check("tab-2", submitted), halts.check("tab-1", halts.now())
+    ('stop', None, None)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[float, Halt]] = {}
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    def halt(self, session: str, kind: Halt) -> None:
+        with self._lock:
+            self._last[session] = (self.now(), kind)
+
+    def check(self, session: str, submitted: float) -> Halt | None:
+        """The last halt of ``session`` if it came after ``submitted``, else None."""
+        with self._lock:
+            at, kind = self._last.get(session, (float("-inf"), "stop"))
+        return kind if at > submitted else None
