@@ -24,11 +24,11 @@ from .citations import check, strip_markers
 from .conflicts import figures, note_differences
 from .embedding import Embedder
 from .errors import InputError
-from .focus import focus
-from .generation import Generator, LlamaCppGenerator, Messages, OpenAIGenerator
+from .focus import asks_who, focus
+from .generation import Decline, Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model
-from .prompting import build_messages, load_templates
+from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever, open_store
 from .settings import Settings
@@ -118,6 +118,7 @@ class Assistant:
             hits,
             self.retriever.embedder,
             max_sentences=self.settings.focus_sentences,
+            speaker=asks_who(question),
         )
         timings = {"retrieve": _ms(began)}
         if not focused or focused[0].best < self.settings.min_relevance:
@@ -147,7 +148,9 @@ class Assistant:
             return
         generator = self.generator
         reply: list[str] = []
-        for piece in generator.stream(p.messages, self.settings.max_tokens):
+        sure = self.settings.decline_confidence
+        decline = Decline(NOT_FOUND, sure) if sure > 0 else None
+        for piece in generator.stream(p.messages, self.settings.max_tokens, decline):
             if not reply:
                 timings["first_token"] = _ms(p.began)
             reply.append(piece)

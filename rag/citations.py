@@ -54,7 +54,11 @@ _LEADIN = re.compile(
     r"indicates?|mentions?|shows?|reports?|notes?|explains?)\s+(?:that\s+)?)",
     re.I,
 )
-_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I)  # two words: "additional forces"
+# Two statements joined into one sentence, each of which may come from its own passage.
+_CLAUSES = re.compile(r",\s+and\s+(?=\w+\s+\w+)|;\s+")
+_HOW_MANY = re.compile(
+    r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I
+)  # two words: "additional forces"
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
@@ -254,20 +258,33 @@ def check(
         subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
         required = {n for n in named if n.lower() not in given or n == subject}
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
-        good = [n for n in cited if supports(claim, texts[n - 1], required) >= threshold]
-        if not good:
-            scores = [supports(claim, t, required) for t in texts]
-            best = max(range(len(scores)), key=scores.__getitem__, default=-1)
-            if best < 0 or scores[best] < threshold:
+        good = _supporting(claim, cited, texts, required, threshold)
+        parts = [(claim, n) for n in good]
+        if not good:  # "It was shelled on Friday, and Zelenskiy called it a provocation"
+            clauses = split_clauses(claim)
+            found = [
+                _supporting(c, cited, texts, {n for n in required if name_in(n, c)}, threshold)[:1]
+                for c in clauses
+            ]
+            if len(clauses) < 2 or not all(found):
                 dropped.append(claim)
                 continue
-            good = [best + 1]
-        evidence = [best_quote(claim, passages[n - 1].text, passages[n - 1].date) for n in good]
-        said = _stems(" ".join([claim, *evidence]))
+            parts = [(c, f[0]) for c, f in zip(clauses, found)]
+            good = list(dict.fromkeys(n for _, n in parts))
+        evidence = [best_quote(c, passages[n - 1].text, passages[n - 1].date) for c, n in parts]
+        # The topic may be in the sentence next to the support: "Jen Psaki underscored the
+        # urgency. We're now at a stage where ..." answers "Who said we're at a stage ...?"
+        backing = [
+            w
+            for c, n in parts
+            for w in _windows(spell_numbers(texts[n - 1]))
+            if _window_support(spell_numbers(c), w) >= threshold
+        ]
+        said = _stems(" ".join([claim, *evidence, *backing]))
         if (topic and not topic & said) or (counted and not counted & said):
             dropped.append(claim)  # true perhaps, but not an answer: off topic, or counts
             continue  # something other than what "how many ..." asks about
-        for n, quote in zip(good, evidence):
+        for (_, n), quote in zip(parts, evidence):
             quotes.setdefault(n, quote)
         body = claim.rstrip()
         end = body[-1] if body and body[-1] in ".!?" else "."
@@ -282,13 +299,39 @@ def check(
     return Checked(" ".join(kept), citations, False, dropped)
 
 
+def split_clauses(claim: str) -> list[str]:
+    """Statements joined into one sentence by ", and" or ";".
+
+    >>> split_clauses("They met on Friday, and the talks lasted 90 minutes.")
+    ['They met on Friday', 'the talks lasted 90 minutes.']
+    >>> split_clauses("He met Britain, France and Germany.")
+    ['He met Britain, France and Germany.']
+    """
+    return _CLAUSES.split(claim)
+
+
+def _supporting(
+    claim: str, cited: list[int], texts: list[str], required: set[str], threshold: float
+) -> list[int]:
+    """The cited passages that support ``claim``; if none does, the one passage that
+    supports it best (re-pointed), or nothing."""
+    good = [n for n in cited if supports(claim, texts[n - 1], required) >= threshold]
+    if good:
+        return good
+    scores = [supports(claim, t, required) for t in texts]
+    best = max(range(len(scores)), key=scores.__getitem__, default=-1)
+    return [best + 1] if best >= 0 and scores[best] >= threshold else []
+
+
 def _stems(text: str) -> set[str]:
     """Stemmed content words of ``text`` other than names (capitalised words).
 
     >>> sorted(_stems("How long did the Geneva meeting last?"))
     ['last', 'long', 'meet']
     """
-    words = [w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS]
+    words = [
+        w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS
+    ]
     return set(_stemmer().stemWords([w for w in content_words(" ".join(words).lower())]))
 
 

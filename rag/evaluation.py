@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .chunking import sentence_spans
-from .citations import SUPPORT_THRESHOLD, markers, strip_markers, supports
+from .citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
 from .conflicts import quoted_figure
 from .dates import anchor_weekdays
 from .errors import InputError
@@ -204,16 +204,25 @@ def citation_support(
     >>> c = Citation(1, "a.txt", "c1", 0, 40, "The meeting lasted around 90 minutes.")
     >>> citation_support("It lasted 90 minutes [1]. It was in Paris [1].", [c])
     Support(citations=1, supported_citations=0, unsupported=['It was in Paris.'])
+    >>> d = Citation(2, "b.txt", "c2", 0, 40, "They met in Geneva on January 21.")
+    >>> citation_support("They met on January 21, and it lasted 90 minutes [2] [1].", [c, d])
+    Support(citations=2, supported_citations=2, unsupported=[])
     """
     sentences = claims(text)
     by_n = {c.n: c for c in citations}
-    score = {
-        (claim, n): supports(quoted_figure(claim), anchor_weekdays(by_n[n].text, by_n[n].date))
-        >= threshold
-        for claim, cited in sentences
-        for n in cited
-        if n in by_n
-    }
+
+    def backs(claim: str, n: int) -> bool:
+        passage = anchor_weekdays(by_n[n].text, by_n[n].date)
+        return supports(quoted_figure(claim), passage) >= threshold
+
+    score = {(claim, n): backs(claim, n) for claim, cited in sentences for n in cited if n in by_n}
+    for claim, cited in sentences:  # two statements, each backed by its own citation
+        ns = [n for n in cited if n in by_n]
+        parts = split_clauses(claim)
+        if len(parts) > 1 and not any(score[(claim, n)] for n in ns):
+            backing = [[n for n in ns if backs(part, n)] for part in parts]
+            if all(backing):
+                score.update({(claim, n): True for b in backing for n in b})
     supported = 0
     for c in citations:
         citing = [claim for claim, cited in sentences if c.n in cited]

@@ -10,12 +10,25 @@ citations still point at the whole chunk and its file offsets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .chunking import looks_like_instruction, sentence_spans
 from .embedding import Embedder
 from .records import Hit
+
+SPEAKER_SENTENCES = 2  # best sentences whose preceding sentence is added for "who" questions
+_WHO = re.compile(r"\s*(?:and\s+|so\s+)?who\b", re.I)
+
+
+def asks_who(question: str) -> bool:
+    """Whether the question asks for a person ("Who said ...?").
+
+    >>> asks_who("Who said it?"), asks_who("What did he say?")
+    (True, False)
+    """
+    return bool(_WHO.match(question))
 
 
 @dataclass(frozen=True)
@@ -31,11 +44,15 @@ def focus(
     embedder: Embedder,
     max_sentences: int = 6,
     per_passage: int = 3,
+    speaker: bool = False,
 ) -> list[Focused]:
     """Passages re-ranked by their best sentence, each cut down to its relevant sentences.
 
     Passages with no sentence among the ``max_sentences`` best overall are dropped; a
-    sentence already kept from a better passage is not repeated.
+    sentence already kept from a better passage is not repeated. With ``speaker`` (the
+    question asks who said something) the sentence before each of the ``SPEAKER_SENTENCES``
+    best is kept too: articles often name the speaker there ("Jen Psaki underscored the
+    urgency. We're now at a stage where ...").
     """
     sentences: list[tuple[int, int, int]] = []  # (hit index, start, end) within hit.text
     for i, hit in enumerate(hits):
@@ -61,6 +78,12 @@ def focus(
             seen.add(key)
         if sum(len(v) for v in chosen.values()) >= max_sentences:
             break
+    if speaker:
+        kept = {j for js in chosen.values() for j in js}
+        for j in [j for j in ranked[:SPEAKER_SENTENCES] if j in kept]:
+            i = sentences[j][0]
+            if j > 0 and sentences[j - 1][0] == i and j - 1 not in chosen[i]:
+                chosen[i].append(j - 1)
     out = []
     for i, js in chosen.items():
         js = sorted(js)

@@ -5,6 +5,12 @@ own tokenizer (so prompts are budgeted exactly) and one main method,
 ``stream(messages, max_tokens) -> Iterator[str]``. Decoding is greedy (temperature 0, fixed
 seed) so answers are reproducible. One model serves one request at a time: concurrent callers
 queue on a lock rather than interleave.
+
+``stream(..., decline=Decline("NOT FOUND", 0.5))`` lets the model open with the declining
+reply only when it gives that reply at least that probability; otherwise its first word must
+be something else (llama.cpp only; a remote server decodes as it likes). Greedy decoding
+declines whenever "NOT" is the single most likely first token, often at 30-40 % with the
+answer in front of it (eval/README.md); an attempted answer still has to pass the checker.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import ModelError
@@ -23,13 +30,24 @@ Messages = list[dict[str, str]]
 TEMPLATE_TOKENS_PER_MESSAGE = 8
 
 
+@dataclass(frozen=True)
+class Decline:
+    """The reply that declines to answer, and the probability the model must give it as its
+    first word for that word to be allowed."""
+
+    text: str
+    min_probability: float
+
+
 class Generator(Protocol):
     name: str
     n_ctx: int
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]: ...
+    def stream(
+        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+    ) -> Iterator[str]: ...
 
 
 def messages_tokens(generator: Generator, messages: Messages) -> int:
@@ -51,6 +69,7 @@ class LlamaCppGenerator:
         self.name = name
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
+        self.decline_probability: float | None = None  # at the last ``decline`` check
         try:
             self._llm = Llama(
                 model_path=model_path,
@@ -71,7 +90,9 @@ class LlamaCppGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+    ) -> Iterator[str]:
         with self._lock:
             pieces = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
@@ -79,12 +100,46 @@ class LlamaCppGenerator:
                 top_k=1,
                 max_tokens=max_tokens,
                 stream=True,
+                logits_processor=self._first_word(decline) if decline else None,
             )
             for piece in pieces:
                 choice: Any = piece["choices"][0]  # type: ignore[index]
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     yield str(text)
+
+
+    def _first_word(self, decline: Decline) -> Any:
+        """A logits processor that bars the tokens starting ``decline.text`` at the first
+        step when the model gives them less than ``decline.min_probability`` together."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        barred = self._opening_tokens(decline.text)
+        first = [True]
+
+        def processor(_input_ids: Any, scores: Any) -> Any:
+            if first[0]:
+                first[0] = False
+                shifted = np.exp(scores - scores.max())
+                self.decline_probability = float(shifted[barred].sum() / shifted.sum())
+                if self.decline_probability < decline.min_probability:
+                    scores[barred] = -np.inf
+            return scores
+
+        return LogitsProcessorList([processor])
+
+    def _opening_tokens(self, text: str) -> list[int]:
+        """Single tokens a reply starting with ``text`` can open with: the first word's
+        prefixes of two or more letters, with and without a leading space ("NO", " NOT")."""
+        head = text.split()[0]
+        found = set()
+        for i in range(2, len(head) + 1):
+            for piece in (head[:i], " " + head[:i]):
+                tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
+                if len(tokens) == 1:
+                    found.add(tokens[0])
+        return sorted(found)
 
 
 class OpenAIGenerator:
@@ -108,7 +163,9 @@ class OpenAIGenerator:
 
         return int(count_tokens(text) * 1.25) + 1
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+    ) -> Iterator[str]:
         import httpx
 
         body = {
@@ -164,12 +221,16 @@ class ScriptedGenerator:
         self.n_ctx = n_ctx
         self.name = name
         self.calls: list[Messages] = []
+        self.declines: list[Decline | None] = []  # what each call allowed (see ``Decline``)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+    ) -> Iterator[str]:
         self.calls.append(messages)
+        self.declines.append(decline)
         words = self._script(messages).split(" ")
         for i, word in enumerate(words[:max_tokens]):
             yield word if i == 0 else " " + word

@@ -41,6 +41,7 @@ class Settings:
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
     verify_figures: bool = True  # ask the model whether the passage says each figure stated
+    decline_confidence: float = 0.5  # the model may open with NOT FOUND only this sure of it
     history_turns: int = 3
     max_file_mb: float = 20.0
     max_question_chars: int = 2000
@@ -62,6 +63,8 @@ class Settings:
             )
         if self.top_k < 1 or self.n_ctx < 512 or self.max_tokens < 1:
             raise SettingsError("RAG_TOP_K >= 1, RAG_N_CTX >= 512 and RAG_MAX_TOKENS >= 1.")
+        if not 0.0 <= self.decline_confidence <= 1.0:
+            raise SettingsError("RAG_DECLINE_CONFIDENCE must be between 0 and 1.")
         if self.ui_auth and ":" not in self.ui_auth:
             raise SettingsError("RAG_UI_AUTH must look like user:password.")
 

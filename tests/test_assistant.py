@@ -2,7 +2,7 @@ import pytest
 
 from rag.assistant import ABSTAIN_TEXT, Assistant, clean_question
 from rag.errors import InputError
-from rag.generation import ScriptedGenerator
+from rag.generation import Decline, ScriptedGenerator
 from rag.records import Answer, Turn
 from tests.conftest import GENEVA
 
@@ -38,6 +38,14 @@ def test_model_saying_not_found_abstains_and_shows_what_it_looked_at(assistant):
     answer = assistant.ask("What is the population of Ukraine?")
     assert (answer.answer, answer.abstained, answer.citations) == (ABSTAIN_TEXT, True, [])
     assert answer.passages
+
+
+def test_the_model_may_open_with_not_found_only_when_it_is_sure(assistant):
+    generator = scripted(assistant, "NOT FOUND")
+    assistant.ask(QUESTION)
+    assistant.settings = assistant.settings.with_(decline_confidence=0.0)  # plain greedy
+    assistant.ask(QUESTION)
+    assert generator.declines == [Decline("NOT FOUND", 0.5), None]
 
 
 def test_invented_answer_is_turned_into_an_abstention(assistant):

@@ -129,3 +129,17 @@ def test_a_count_of_something_else_does_not_answer_how_many():
 def test_a_passage_as_the_subject_of_a_sentence_is_taken_out():
     c = check("Passage [1] indicates that the meeting lasted around 90 minutes.", PASSAGES)
     assert c.text == "The meeting lasted around 90 minutes [1]."
+
+
+def test_two_statements_in_one_sentence_may_each_come_from_their_own_passage():
+    dated = hit(4, "Blinken and Lavrov will meet in Geneva on Friday (January 21), officials said.")
+    c = check(
+        "They met in Geneva on January 21, and the meeting lasted around 90 minutes.",
+        [PASSAGES[0], dated],
+        "When did Blinken and Lavrov meet in Geneva, and how long did it last?",
+    )
+    assert c.text == "They met in Geneva on January 21, and the meeting lasted around 90 minutes [2] [1]."
+    assert [x.n for x in c.citations] == [1, 2]
+    # each statement still needs its own support: a wrong figure drops the whole sentence
+    wrong = check("They met in Geneva on January 21, and the meeting lasted 80 minutes.", [PASSAGES[0], dated])
+    assert wrong.abstained

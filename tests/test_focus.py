@@ -16,3 +16,18 @@ def test_a_sentence_two_passages_share_is_shown_once():
     shown = " ".join(f.text for f in kept)
     assert shown.count(SHARED) == 1
     assert "Zelenskyy" in shown and "Berlin" in shown  # the freed slot goes to another sentence
+
+
+def test_who_questions_also_see_the_sentence_that_names_the_speaker():
+    embedder = HashEmbedder()
+    text = (
+        "Talks went on all day. White House press secretary Jen Psaki underscored the urgency. "
+        "We are now at a stage where Russia could at any point launch an attack, she said. "
+        "Markets fell sharply in Moscow. Oil prices rose again."
+    )
+    quote = "We are now at a stage where Russia could at any point launch an attack, she said."
+    question = embedder.embed([quote])[0]
+    plain = focus(question, [hit(1, text)], embedder, max_sentences=1)[0].text
+    asked = focus(question, [hit(1, text)], embedder, max_sentences=1, speaker=True)[0].text
+    assert plain == quote
+    assert asked == "White House press secretary Jen Psaki underscored the urgency. " + quote
