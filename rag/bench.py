@@ -135,7 +135,8 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
     both the assistant and the direct call start with the fixed system prompt cached and
     the question's own tokens not, as they do in use: neither reuses the other's prompt."""
     from .assistant import Assistant
-    from .generation import messages_tokens
+    from .generation import Decline, LlamaCppGenerator, messages_tokens
+    from .prompting import NOT_FOUND
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-ans-"))
     try:
@@ -162,6 +163,14 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
                 continue
             prompt_tokens.append(messages_tokens(generator, messages))
             prime()
+            # The same decoding as the assistant's, so both write the same reply.
+            sure = s.decline_confidence
+            rule = Decline(NOT_FOUND, sure) if sure > 0 else None
+            processor = (
+                generator.decline_processor(rule)
+                if rule and isinstance(generator, LlamaCppGenerator)
+                else None
+            )
             direct_ms, _ = _timed(
                 partial(
                     llm.create_chat_completion,
@@ -169,6 +178,7 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
                     temperature=0.0,
                     top_k=1,
                     max_tokens=s.max_tokens,
+                    logits_processor=processor,
                 )
             )
             overhead.append(answer.timings_ms["total"] / direct_ms)

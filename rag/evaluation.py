@@ -219,7 +219,7 @@ def citation_support(
     for claim, cited in sentences:  # two statements, each backed by its own citation
         ns = [n for n in cited if n in by_n]
         parts = split_clauses(claim)
-        if len(parts) > 1 and not any(score[(claim, n)] for n in ns):
+        if len(parts) > 1 and not all(score[(claim, n)] for n in ns):
             backing = [[n for n in ns if backs(part, n)] for part in parts]
             if all(backing):
                 score.update({(claim, n): True for b in backing for n in b})

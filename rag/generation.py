@@ -100,7 +100,7 @@ class LlamaCppGenerator:
                 top_k=1,
                 max_tokens=max_tokens,
                 stream=True,
-                logits_processor=self._first_word(decline) if decline else None,
+                logits_processor=self.decline_processor(decline) if decline else None,
             )
             for piece in pieces:
                 choice: Any = piece["choices"][0]  # type: ignore[index]
@@ -109,7 +109,7 @@ class LlamaCppGenerator:
                     yield str(text)
 
 
-    def _first_word(self, decline: Decline) -> Any:
+    def decline_processor(self, decline: Decline) -> Any:
         """A logits processor that bars the tokens starting ``decline.text`` at the first
         step when the model gives them less than ``decline.min_probability`` together."""
         import numpy as np
