@@ -148,8 +148,7 @@ class Assistant:
             return
         generator = self.generator
         reply: list[str] = []
-        sure = self.settings.decline_confidence
-        decline = Decline(NOT_FOUND, sure) if sure > 0 else None
+        decline = decline_rule(self.settings)
         for piece in generator.stream(p.messages, self.settings.max_tokens, decline):
             if not reply:
                 timings["first_token"] = _ms(p.began)
@@ -244,6 +243,12 @@ def normalize_history(history: HistoryLike) -> list[Turn]:
         else:
             turns.append(Turn(str(item[0]), str(item[1])))
     return [t for t in turns if t.question.strip()]
+
+
+def decline_rule(settings: Settings) -> Decline | None:
+    """When the model may open with NOT FOUND (``RAG_DECLINE_CONFIDENCE``; 0: greedy decides)."""
+    sure = settings.decline_confidence
+    return Decline(NOT_FOUND, sure) if sure > 0 else None
 
 
 def load_generator(settings: Settings) -> Generator:

@@ -134,9 +134,8 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
     timed call a primer question (the same system prompt, another user message) is run, so
     both the assistant and the direct call start with the fixed system prompt cached and
     the question's own tokens not, as they do in use: neither reuses the other's prompt."""
-    from .assistant import Assistant
-    from .generation import Decline, LlamaCppGenerator, messages_tokens
-    from .prompting import NOT_FOUND
+    from .assistant import Assistant, decline_rule
+    from .generation import LlamaCppGenerator, messages_tokens
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-ans-"))
     try:
@@ -164,8 +163,7 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
             prompt_tokens.append(messages_tokens(generator, messages))
             prime()
             # The same decoding as the assistant's, so both write the same reply.
-            sure = s.decline_confidence
-            rule = Decline(NOT_FOUND, sure) if sure > 0 else None
+            rule = decline_rule(s)
             processor = (
                 generator.decline_processor(rule)
                 if rule and isinstance(generator, LlamaCppGenerator)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .assistant import ABSTAIN_TEXT, Assistant
+from .assistant import ABSTAIN_TEXT, Assistant, decline_rule
 from .citations import check, strip_markers
 from .datasets import DEFAULT_DIR, load_rgb, load_scifact, load_squad2, squad_paragraphs
 from .embedding import Embedder, load_embedder
@@ -280,7 +280,7 @@ def answer_from_texts(
     )
     timings: dict[str, float] = {"retrieve": 0.0}
     reply = []
-    for piece in generator.stream(messages, settings.max_tokens):
+    for piece in generator.stream(messages, settings.max_tokens, decline_rule(settings)):
         timings.setdefault("first_token", _ms(began))
         reply.append(piece)
     timings.setdefault("first_token", _ms(began))

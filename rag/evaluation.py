@@ -421,7 +421,8 @@ def model_name(model: str) -> str:
 
 _SETTINGS_SHOWN = (
     "embed_model", "retrieval", "top_k", "focus_sentences", "min_relevance", "chunk_tokens",
-    "chunk_overlap", "n_ctx", "max_tokens", "seed", "collection",
+    "chunk_overlap", "n_ctx", "max_tokens", "seed", "collection", "verify_figures",
+    "decline_confidence",
 )  # fmt: skip
 
 
