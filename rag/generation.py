@@ -108,7 +108,6 @@ class LlamaCppGenerator:
                 if text:
                     yield str(text)
 
-
     def decline_processor(self, decline: Decline) -> Any:
         """A logits processor that bars the tokens starting ``decline.text`` at the first
         step when the model gives them less than ``decline.min_probability`` together."""
