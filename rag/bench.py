@@ -152,6 +152,7 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
                 llm.create_chat_completion(messages=primer, temperature=0.0, max_tokens=1)
 
         first, total, prompt_tokens, overhead = [], [], [], []
+        rule = decline_rule(s)  # the assistant's decoding, so both sides write the same reply
         for q in questions:
             prime()
             answer = assistant.ask(q)
@@ -162,9 +163,7 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
                 continue
             prompt_tokens.append(messages_tokens(generator, messages))
             prime()
-            # The same decoding as the assistant's, so both write the same reply.
-            rule = decline_rule(s)
-            processor = (
+            processor = (  # per call: it acts on the first step only
                 generator.decline_processor(rule)
                 if rule and isinstance(generator, LlamaCppGenerator)
                 else None

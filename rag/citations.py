@@ -56,9 +56,7 @@ _LEADIN = re.compile(
 )
 # Two statements joined into one sentence, each of which may come from its own passage.
 _CLAUSES = re.compile(r",\s+and\s+(?=\w+\s+\w+)|;\s+")
-_HOW_MANY = re.compile(
-    r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I
-)  # two words: "additional forces"
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I)  # two words: "additional forces"
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
@@ -329,9 +327,7 @@ def _stems(text: str) -> set[str]:
     >>> sorted(_stems("How long did the Geneva meeting last?"))
     ['last', 'long', 'meet']
     """
-    words = [
-        w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS
-    ]
+    words = [w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS]
     return set(_stemmer().stemWords([w for w in content_words(" ".join(words).lower())]))
 
 

@@ -70,6 +70,7 @@ class LlamaCppGenerator:
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
         self.decline_probability: float | None = None  # at the last ``decline`` check
+        self._openings: dict[str, list[int]] = {}  # ``_opening_tokens``, per declining text
         try:
             self._llm = Llama(
                 model_path=model_path,
@@ -131,14 +132,16 @@ class LlamaCppGenerator:
     def _opening_tokens(self, text: str) -> list[int]:
         """Single tokens a reply starting with ``text`` can open with: the first word's
         prefixes of two or more letters, with and without a leading space ("NO", " NOT")."""
-        head = text.split()[0]
-        found = set()
-        for i in range(2, len(head) + 1):
-            for piece in (head[:i], " " + head[:i]):
-                tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
-                if len(tokens) == 1:
-                    found.add(tokens[0])
-        return sorted(found)
+        if text not in self._openings:
+            head = text.split()[0]
+            found = set()
+            for i in range(2, len(head) + 1):
+                for piece in (head[:i], " " + head[:i]):
+                    tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
+                    if len(tokens) == 1:
+                        found.add(tokens[0])
+            self._openings[text] = sorted(found)
+        return self._openings[text]
 
 
 class OpenAIGenerator:

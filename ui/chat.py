@@ -66,7 +66,6 @@ def respond(
     chat += [{"role": "user", "content": message}, {"role": "assistant", "content": THINKING}]
     yield View(list(chat), EVIDENCE_SEARCHING, history)
 
-
     def halt_view(raw: str) -> View | None:
         halt = halted() if halted else None
         if halt == "clear":
