@@ -5,7 +5,8 @@ Retrieval returns chunks of ~160 tokens; most of each chunk is beside the point,
 sentence of the retrieved chunks is embedded and scored against the question; the best
 sentences (with their immediate neighbour for context where it fits) are kept, in document
 order, and passages are re-ranked by their best sentence. The chunk itself is unchanged, so
-citations still point at the whole chunk and its file offsets.
+citations still point at the whole chunk and its file offsets. Sentence vectors are cached in
+the process (``VectorCache``): in a chat the same chunks come back question after question.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .chunking import looks_like_instruction, sentence_spans
-from .embedding import Embedder
+from .embedding import SENTENCE_VECTORS, Embedder
 from .records import Hit
 
 SPEAKER_SENTENCES = 2  # best sentences whose preceding sentence is added for "who" questions
@@ -63,7 +64,7 @@ def focus(
         )
     if not sentences:
         return []
-    vectors = embedder.embed([hits[i].text[s:e] for i, s, e in sentences])
+    vectors = SENTENCE_VECTORS.embed(embedder, [hits[i].text[s:e] for i, s, e in sentences])
     scores = [sum(a * b for a, b in zip(question_vector, v)) for v in vectors]
     ranked = sorted(range(len(sentences)), key=lambda j: -scores[j])
     chosen: dict[int, list[int]] = {}

@@ -37,7 +37,7 @@ class Settings:
     chunk_tokens: int = 160
     chunk_overlap: int = 32
     top_k: int = 4  # passages retrieved for the model
-    focus_sentences: int = 6  # sentences of those passages the model is shown
+    focus_sentences: int = 5  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
     verify_figures: bool = True  # ask the model whether the passage says each figure stated

@@ -69,8 +69,12 @@ def assistant(settings: Settings, embedder: HashEmbedder, generator: ScriptedGen
     from rag.assistant import Assistant
 
     # BM25 ranks the seeds sensibly with a fake embedder; the hybrid path has its own tests.
+    # The fake ranks sentences unlike the real model: with six shown, the sentences these
+    # tests' scripted answers quote are always among them.
     a = Assistant(
-        settings.with_(min_relevance=0.05, retrieval="bm25"), embedder=embedder, generator=generator
+        settings.with_(min_relevance=0.05, retrieval="bm25", focus_sentences=6),
+        embedder=embedder,
+        generator=generator,
     )
     a.ingest([seeds])
     return a

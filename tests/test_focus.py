@@ -31,3 +31,26 @@ def test_who_questions_also_see_the_sentence_that_names_the_speaker():
     asked = focus(question, [hit(1, text)], embedder, max_sentences=1, speaker=True)[0].text
     assert plain == quote
     assert asked == "White House press secretary Jen Psaki underscored the urgency. " + quote
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.embedded.extend(texts)
+        return super().embed(texts)
+
+
+def test_sentences_seen_before_are_not_embedded_again_and_rank_the_same():
+    embedder = CountingEmbedder()
+    hits = [hit(1, SHARED + " He meets Zelenskyy."), hit(2, "Then Berlin follows. Talks end.")]
+    question = HashEmbedder().embed(["Blinken travel Kyiv"])[0]
+    first = focus(question, hits, embedder, max_sentences=3)
+    embedded = len(embedder.embedded)
+    later = [hits[1], hit(3, SHARED + " A new sentence.")]
+    again = focus(question, later, embedder, max_sentences=3)
+    assert embedded == 4
+    assert embedder.embedded[embedded:] == ["A new sentence."]  # only what is new is embedded
+    assert SHARED in again[0].text and again[0].best == first[0].best  # same vector, same score

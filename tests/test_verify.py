@@ -43,7 +43,7 @@ def test_the_assistant_abstains_when_its_only_figure_is_rejected(settings, embed
         return "no" if messages[-1]["content"].endswith("Reply yes or no.") else "The meeting lasted around 90 minutes [1]."
 
     a = Assistant(
-        settings.with_(verify_figures=True, retrieval="bm25", min_relevance=0.05),
+        settings.with_(verify_figures=True, retrieval="bm25", min_relevance=0.05, focus_sentences=6),
         embedder=embedder,
         generator=ScriptedGenerator(model),
     )
