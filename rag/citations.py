@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
-from .dates import anchor_weekdays
+from .dates import read_dated
 from .metrics import STOPWORDS, content_words, normalize_answer, support_score
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
@@ -174,7 +174,7 @@ def best_quote(claim: str, passage: str, date: str = "") -> str:
     """The sentence of ``passage`` that best supports ``claim`` (weekdays read as dates when
     the passage's article has ``date``)."""
     sentences = [passage[s:e] for s, e in sentence_spans(passage)]
-    return max(sentences, key=lambda s: supports(claim, anchor_weekdays(s, date)), default="")
+    return max(sentences, key=lambda s: supports(claim, read_dated(s, date)), default="")
 
 
 def names(claim: str, passages: Sequence[Hit]) -> set[str]:
@@ -243,7 +243,7 @@ def check(
     dropped: list[str] = []
     quotes: dict[int, str] = {}
     text = strip_headers(reply.replace(NOT_FOUND, ""))
-    texts = [anchor_weekdays(p.text, p.date) for p in passages]  # what the model was shown
+    texts = [read_dated(p.text, p.date) for p in passages]  # what the model was shown, dated
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         claim = _PREAMBLE.sub("", strip_markers(sentence))
@@ -343,4 +343,4 @@ def _has_supported_claim(reply: str, passages: Sequence[Hit], threshold: float) 
     claim = strip_markers(_ABSTAIN.split(reply.replace(NOT_FOUND, ""))[0])
     if len(normalize_answer(claim).split()) < 3:
         return False
-    return any(supports(claim, anchor_weekdays(p.text, p.date)) >= threshold for p in passages)
+    return any(supports(claim, read_dated(p.text, p.date)) >= threshold for p in passages)

@@ -9,10 +9,14 @@ direction: a weekday is the latest such day on or before the article's date ("sa
 ("will meet ... on Friday", "is scheduled", "next Thursday"), when it is the next such day
 on or after it. A weekday right after a verb of saying ("said Friday that ... will") is when
 it was said, so always the past.
+
+The checker reads passages with years too (``read_dated``): the model is shown each
+article's date, so "January 12, 2022" is what a 2022 article saying "January 12" says.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 
@@ -86,3 +90,55 @@ def anchor_weekdays(text: str, published: str) -> str:
             done = s + m.end()
     out.append(text[done:])
     return "".join(out)
+
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
+_MONTHS += ["September", "October", "November", "December"]
+_MONTH_DAY = re.compile(
+    r"\b(?P<month>" + "|".join(_MONTHS) + r")\s+(?P<day>[12]\d|3[01]|0?[1-9])\b(?!,?\s*\d)"
+)
+
+
+def anchor_years(text: str, published: str) -> str:
+    """``text`` with a year after each month and day that lacks one, when ``published`` is
+    an ISO date: the year putting that day nearest the article's date.
+
+    The model is shown each article's date, so "William Burns visited Kyiv on January 12,
+    2022" is what a passage dated 2022-01-18 says when it says "last Wednesday (January 12)".
+    The checker reads passages through this so that a year taken from the article's date
+    counts as found; the model's prompt is unchanged.
+
+    >>> anchor_years("Burns visited Kyiv on Wednesday (January 12).", "2022-01-18")
+    'Burns visited Kyiv on Wednesday (January 12, 2022).'
+    >>> anchor_years("Talks on December 30 and on May 4, 2021.", "2022-01-18")
+    'Talks on December 30, 2021 and on May 4, 2021.'
+    >>> anchor_years("Talks on January 12.", "")
+    'Talks on January 12.'
+    """
+    try:
+        day = dt.date.fromisoformat(published)
+    except ValueError:
+        return text
+
+    def year(m: re.Match[str]) -> str:
+        month, d = _MONTHS.index(m.group("month")) + 1, int(m.group("day"))
+        candidates = []
+        for y in (day.year - 1, day.year, day.year + 1):
+            with contextlib.suppress(ValueError):  # February 29 in a year without one
+                candidates.append(dt.date(y, month, d))
+        if not candidates:
+            return m.group(0)
+        nearest = min(candidates, key=lambda c: abs((c - day).days))
+        return f"{m.group(0)}, {nearest.year}"
+
+    return _MONTH_DAY.sub(year, text)
+
+
+def read_dated(text: str, published: str) -> str:
+    """``text`` as the checker reads it: weekdays and days of the month given their dates
+    (``anchor_weekdays``, then ``anchor_years``).
+
+    >>> read_dated("Burns visited Kyiv last Wednesday.", "2022-01-18")
+    'Burns visited Kyiv last Wednesday (January 12, 2022).'
+    """
+    return anchor_years(anchor_weekdays(text, published), published)

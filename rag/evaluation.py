@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .chunking import sentence_spans
 from .citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
 from .conflicts import quoted_figure
-from .dates import anchor_weekdays
+from .dates import read_dated
 from .errors import InputError
 from .metrics import (
     answer_matches,
@@ -212,7 +212,7 @@ def citation_support(
     by_n = {c.n: c for c in citations}
 
     def backs(claim: str, n: int) -> bool:
-        passage = anchor_weekdays(by_n[n].text, by_n[n].date)
+        passage = read_dated(by_n[n].text, by_n[n].date)
         return supports(quoted_figure(claim), passage) >= threshold
 
     score = {(claim, n): backs(claim, n) for claim, cited in sentences for n in cited if n in by_n}

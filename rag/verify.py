@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from .chunking import sentence_spans
 from .citations import markers, strip_markers
-from .dates import anchor_weekdays
+from .dates import read_dated
 from .generation import Generator
 from .prompting import render
 from .records import Citation, Hit
@@ -57,7 +57,7 @@ def verify_figures(
         cited = [n for n in markers(sentence) if 1 <= n <= len(texts)]
         claim = strip_markers(sentence).strip()
         if cited and _DIGIT.search(claim):
-            evidence = "\n".join(anchor_weekdays(texts[n - 1], passages[n - 1].date) for n in cited)
+            evidence = "\n".join(read_dated(texts[n - 1], passages[n - 1].date) for n in cited)
             if not judge_says(generator, system, template, evidence, claim):
                 continue
         kept.append(sentence)

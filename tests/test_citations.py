@@ -119,6 +119,16 @@ def test_a_date_resolved_from_a_weekday_is_supported_and_quoted_from_the_origina
     assert check("Blinken was to meet Zelenskyy in Kyiv on January 21 [1].", [passage]).abstained
 
 
+def test_the_year_of_the_article_date_is_supported_and_another_year_is_not():
+    text = "CIA Director William Burns visited Kyiv last Wednesday, a U.S. official said."
+    passage = Hit("a.txt", "c1", 0.9, text, 0, len(text), date="2022-01-18")
+    c = check("William Burns visited Kyiv on January 12, 2022 [1].", [passage])
+    assert not c.abstained and c.citations[0].quote == text
+    assert check("William Burns visited Kyiv on January 12, 2021 [1].", [passage]).abstained
+    undated = Hit("a.txt", "c1", 0.9, text, 0, len(text))
+    assert check("William Burns visited Kyiv on January 12, 2022 [1].", [undated]).abstained
+
+
 def test_a_count_of_something_else_does_not_answer_how_many():
     tanks = check("Russia has massed between 160,000 and 190,000 troops [2].", PASSAGES, "How many tanks has Russia deployed?")
     assert tanks.abstained
