@@ -133,7 +133,10 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
     llama.cpp reuses the longest prefix of the previous prompt it still holds. Before every
     timed call a primer question (the same system prompt, another user message) is run, so
     both the assistant and the direct call start with the fixed system prompt cached and
-    the question's own tokens not, as they do in use: neither reuses the other's prompt."""
+    the question's own tokens not, as they do in use: neither reuses the other's prompt.
+    The ratio is also given for the assistant without the yes/no check of figures
+    (``RAG_VERIFY_FIGURES=0``), which asks the model a second time when an answer states a
+    number."""
     from .assistant import Assistant, decline_rule
     from .generation import LlamaCppGenerator, messages_tokens
 
@@ -151,13 +154,23 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
             if llm is not None:
                 llm.create_chat_completion(messages=primer, temperature=0.0, max_tokens=1)
 
-        first, total, prompt_tokens, overhead = [], [], [], []
+        # The same assistant without the yes/no check of figures (a second model call for
+        # answers stating a number), to show what that check costs apart from the rest.
+        unchecked = Assistant(
+            s.with_(verify_figures=False),
+            embedder=assistant.retriever.embedder,
+            generator=generator,
+            store=assistant.retriever._store,
+        )
+        first, total, prompt_tokens, overhead, bare = [], [], [], [], []
         rule = decline_rule(s)  # the assistant's decoding, so both sides write the same reply
         for q in questions:
             prime()
             answer = assistant.ask(q)
             first.append(answer.timings_ms["first_token"])
             total.append(answer.timings_ms["total"])
+            prime()
+            unchecked_ms = unchecked.ask(q).timings_ms["total"]
             messages = assistant.prepare(q).messages
             if not messages or llm is None:
                 continue
@@ -179,11 +192,13 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
                 )
             )
             overhead.append(answer.timings_ms["total"] / direct_ms)
+            bare.append(unchecked_ms / direct_ms)
         return {
             "first_token_ms": _stats(first),
             "answer_ms": _stats(total),
             "prompt_tokens_p50": median(prompt_tokens),
             "llama_overhead_ratio": round(median(overhead), 3) if overhead else None,
+            "llama_overhead_ratio_without_figure_check": round(median(bare), 3) if bare else None,
             "model": generator.name,
         }
     finally:

@@ -37,3 +37,4 @@ def test_answers_report_first_token_overhead_and_prompt_size(settings):
     assert 0 < result["first_token_ms"]["p50"] <= result["answer_ms"]["p50"]
     assert result["prompt_tokens_p50"] > 100
     assert result["llama_overhead_ratio"] > 0.5
+    assert result["llama_overhead_ratio_without_figure_check"] > 0.5
