@@ -322,13 +322,22 @@ def _supporting(
 
 
 def _stems(text: str) -> set[str]:
-    """Stemmed content words of ``text`` other than names (capitalised words).
+    """Stemmed lemmas of the content words of ``text`` other than names (capitalised words).
+    Lemmas first, so irregular forms meet their base: "met" and "meet", "said" and "say".
 
-    >>> sorted(_stems("How long did the Geneva meeting last?"))
-    ['last', 'long', 'meet']
+    >>> sorted(_stems("How long did the Geneva meeting last?")), sorted(_stems("They met."))
+    (['last', 'long', 'meet'], ['meet'])
     """
     words = [w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS]
-    return set(_stemmer().stemWords([w for w in content_words(" ".join(words).lower())]))
+    lemmas = [_lemma(w) for w in content_words(" ".join(words).lower())]
+    return set(_stemmer().stemWords(lemmas))
+
+
+@lru_cache(maxsize=65536)
+def _lemma(word: str) -> str:
+    import simplemma
+
+    return str(simplemma.lemmatize(word, lang="en"))
 
 
 @lru_cache(maxsize=1)
