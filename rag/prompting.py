@@ -78,8 +78,12 @@ def describe_date(iso: str) -> str:
         return iso
 
 
-def format_passage(template: str, n: int, hit: Hit, text: str | None = None) -> str:
+def format_passage(
+    template: str, n: int, hit: Hit, text: str | None = None, same_as: int | None = None
+) -> str:
     dated = f", article dated {describe_date(hit.date)}" if hit.date else ""
+    if same_as is not None and hit.date:
+        dated = f", same article as passage [{same_as}]"
     text = anchor_weekdays(text if text is not None else hit.text, hit.date)
     return render(template, n=n, source=hit.source, dated=dated, text=text)
 
@@ -111,9 +115,12 @@ def build_messages(
 
     used: list[Hit] = []
     blocks: list[str] = []
+    first: dict[str, int] = {}  # source -> the number of its first passage
     for i, hit in enumerate(passages):
         shown = texts[i] if texts is not None else hit.text
-        block = format_passage(templates.passage, len(used) + 1, hit, text=shown)
+        same_as = first.get(hit.source)
+        block = format_passage(templates.passage, len(used) + 1, hit, text=shown, same_as=same_as)
+        first.setdefault(hit.source, len(used) + 1)
         cost = count(block) + 2
         if cost > room:
             if not used and room > 32:  # always keep the best passage, shortened to fit

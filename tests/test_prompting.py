@@ -56,3 +56,13 @@ def test_weekdays_in_dated_passages_get_their_calendar_date():
     user = messages[-1]["content"]
     assert "Kyiv on Wednesday (January 19). On Monday (January 17), Lavrov" in user
     assert user.count("(January") == 2  # the undated article is left as written
+
+
+def test_a_second_passage_of_the_same_article_points_to_the_first_for_its_date():
+    first, other, again = hit(1, 5, "2022-02-18"), hit(2, 5, "2022-01-18"), hit(1, 5, "2022-02-18")
+    again = Hit(again.source, "c3", 0.9, "w3 w3", 0, 5, date=again.date)
+    messages, _ = build_messages("When?", [first, other, again], [], TEMPLATES, COUNT, 2000)
+    user = messages[-1]["content"]
+    assert "Passage [1], article dated Friday 2022-02-18:\nw1" in user
+    assert "Passage [2], article dated Tuesday 2022-01-18:\nw2" in user
+    assert "Passage [3], same article as passage [1]:\nw3 w3" in user
