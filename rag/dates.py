@@ -57,6 +57,14 @@ def resolve_day(
     return published - dt.timedelta(days=back or (7 if strictly_past else 0))
 
 
+def _published(published: str) -> dt.date | None:
+    """The article's date from its ISO form, or None when it has none (or an unreadable one)."""
+    try:
+        return dt.date.fromisoformat(published)
+    except ValueError:
+        return None
+
+
 def anchor_weekdays(text: str, published: str) -> str:
     """``text`` with each weekday followed by its date, when ``published`` is an ISO date.
 
@@ -69,11 +77,8 @@ def anchor_weekdays(text: str, published: str) -> str:
     >>> anchor_weekdays("Talks on Friday.", "")
     'Talks on Friday.'
     """
-    try:
-        day = dt.date.fromisoformat(published)
-    except ValueError:
-        return text
-    if not _WEEKDAY.search(text):
+    day = _published(published)
+    if day is None or not _WEEKDAY.search(text):
         return text
     out: list[str] = []
     done = 0
@@ -115,9 +120,8 @@ def anchor_years(text: str, published: str) -> str:
     >>> anchor_years("Talks on January 12.", "")
     'Talks on January 12.'
     """
-    try:
-        day = dt.date.fromisoformat(published)
-    except ValueError:
+    day = _published(published)
+    if day is None:
         return text
 
     def year(m: re.Match[str]) -> str:

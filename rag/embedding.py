@@ -16,7 +16,7 @@ import weakref
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import ModelError
 
@@ -79,7 +79,7 @@ class VectorCache:
     def __init__(self, size: int = 8192) -> None:
         self.size = size
         self.misses = 0  # texts embedded because they were not cached
-        self._by_embedder: weakref.WeakKeyDictionary[Embedder, OrderedDict[str, object]] = (
+        self._by_embedder: weakref.WeakKeyDictionary[Embedder, OrderedDict[str, Any]] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -99,7 +99,7 @@ class VectorCache:
             out = []
             for text in texts:
                 known.move_to_end(text)
-                out.append(known[text].tolist())  # type: ignore[attr-defined]
+                out.append(known[text].tolist())
             while len(known) > self.size:
                 known.popitem(last=False)
             return out

@@ -81,9 +81,14 @@ def describe_date(iso: str) -> str:
 def format_passage(
     template: str, n: int, hit: Hit, text: str | None = None, same_as: int | None = None
 ) -> str:
-    dated = f", article dated {describe_date(hit.date)}" if hit.date else ""
-    if same_as is not None and hit.date:
+    """One passage as ``template`` lays it out; ``same_as``, the number of an earlier passage
+    of the same article, stands in for the date (fewer prompt tokens)."""
+    if not hit.date:
+        dated = ""
+    elif same_as is not None:
         dated = f", same article as passage [{same_as}]"
+    else:
+        dated = f", article dated {describe_date(hit.date)}"
     text = anchor_weekdays(text if text is not None else hit.text, hit.date)
     return render(template, n=n, source=hit.source, dated=dated, text=text)
 
