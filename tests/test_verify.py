@@ -3,7 +3,7 @@ from rag.generation import ScriptedGenerator
 from rag.prompting import load_templates
 from rag.records import Citation, Hit
 from rag.settings import PROJECT_ROOT
-from rag.verify import verify_figures
+from rag.verify import copied, verify_figures
 
 TEMPLATES = load_templates(PROJECT_ROOT / "prompts")
 SYSTEM, JUDGE = TEMPLATES.system, TEMPLATES.judge
@@ -52,3 +52,29 @@ def test_the_assistant_abstains_when_its_only_figure_is_rejected(settings, embed
     assert answer.abstained and answer.citations == []
     off = Assistant(a.settings.with_(verify_figures=False), embedder=embedder, generator=ScriptedGenerator(model))
     assert not off.ask("How long did the meeting between Blinken and Lavrov in Geneva last?").abstained
+
+
+def test_a_sentence_copied_word_for_word_from_its_passage_is_not_sent_to_the_judge():
+    g = judge("No.")
+    answer = "Moscow has instead added 7,000 more forces near Ukraine [1]."
+    text, cited = verify_figures(answer, [CITATION], [PASSAGE], [TEXT], g, SYSTEM, JUDGE)
+    assert text == answer and cited == [CITATION] and g.calls == []
+
+
+def test_a_copy_counts_the_weekday_dates_the_model_was_shown_but_not_a_short_or_altered_span():
+    said = "The White House said Friday that it will act on 3 fronts."
+    hit = Hit("b.txt", "c2", 0.9, said, 0, len(said), date="2022-01-18")
+    citation = Citation(1, "b.txt", "c2", 0, len(said), said, quote=said)
+    copy = "The White House said Friday (January 14) that it will act on 3 fronts [1]."
+    assert verify_figures(copy, [citation], [hit], [said], judge("no"), SYSTEM, JUDGE)[0] == copy
+    for other in ("It acts on 3 fronts [1].", "The White House said Friday that it will act on 4 fronts [1]."):
+        g = judge("no")
+        assert verify_figures(other, [citation], [hit], [said], g, SYSTEM, JUDGE)[0] == ""
+        assert len(g.calls) == 1
+
+
+def test_copied_compares_words_in_order_whatever_the_case_and_punctuation():
+    passage = "“We don’t expect to resolve our differences,” Blinken said of the 90-minute meeting."
+    assert copied("we don't expect to resolve our differences, Blinken said", passage)
+    assert not copied("Blinken said we don't expect to resolve our differences", passage)
+    assert not copied("the 90-minute meeting", passage)  # under MIN_COPY_WORDS

@@ -14,13 +14,13 @@ answer), then the agreement and the median times.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
-from rag.chunking import sentence_spans
-from rag.citations import _window_support, _windows, check, markers, spell_numbers, strip_markers
+from verbatim_figures import figure_sentences
+
+from rag.citations import _window_support, _windows, spell_numbers
 from rag.dates import read_dated
 from rag.evaluation import load_questions, seed_assistant
 from rag.metrics import median
@@ -40,42 +40,28 @@ def main(path: str) -> None:
     llm = generator._llm  # type: ignore[attr-defined]
     templates = load_templates(settings.prompts)
     rows = []
-    for item in result["items"]:
-        q = questions[item["id"]]
-        if not item.get("reply"):
-            continue
-        p = assistant.prepare(q["question"], q.get("history") or [])
-        checked = check(item["reply"], p.shown, p.topic)
-        if checked.abstained:
-            continue
-        text = checked.text
-        for s, e in sentence_spans(text):
-            sentence = text[s:e]
-            cited = [n for n in markers(sentence) if 1 <= n <= len(p.texts)]
-            claim = strip_markers(sentence).strip()
-            if not cited or not re.search(r"\d", claim):
-                continue
-            evidence = "\n".join(read_dated(p.texts[n - 1], p.shown[n - 1].date) for n in cited)
+    for item, p, claim, cited in figure_sentences(assistant, questions, result):
+        evidence = "\n".join(read_dated(p.texts[n - 1], p.shown[n - 1].date) for n in cited)
+        began = time.perf_counter()
+        apart = judge_says(generator, templates.system, templates.judge, evidence, claim)
+        apart_ms = (time.perf_counter() - began) * 1000
+        turn = [*p.messages, {"role": "assistant", "content": item["reply"]}]
+        llm.create_chat_completion(messages=[*turn, {"role": "user", "content": "x"}], max_tokens=1)
+        ask = FOLLOW_UP.format(claim=claim, cited=" and ".join(f"[{n}]" for n in cited))
+        began = time.perf_counter()
+        reply = "".join(generator.stream([*turn, {"role": "user", "content": ask}], 2))
+        follow_ms = (time.perf_counter() - began) * 1000
+        follow = not reply.strip().lower().startswith("no")
+        if "--window" in sys.argv:  # the best supporting sentence (pair) instead
+            windows = [w for n in cited for w in _windows(read_dated(p.texts[n - 1], p.shown[n - 1].date))]
+            window = max(windows, key=lambda w: _window_support(spell_numbers(claim), spell_numbers(w)))
+            llm.create_chat_completion(messages=[p.messages[0], {"role": "user", "content": "x"}], max_tokens=1)
             began = time.perf_counter()
-            apart = judge_says(generator, templates.system, templates.judge, evidence, claim)
-            apart_ms = (time.perf_counter() - began) * 1000
-            turn = [*p.messages, {"role": "assistant", "content": item["reply"]}]
-            llm.create_chat_completion(messages=[*turn, {"role": "user", "content": "x"}], max_tokens=1)
-            ask = FOLLOW_UP.format(claim=claim, cited=" and ".join(f"[{n}]" for n in cited))
-            began = time.perf_counter()
-            reply = "".join(generator.stream([*turn, {"role": "user", "content": ask}], 2))
+            follow = judge_says(generator, templates.system, templates.judge, window, claim)
             follow_ms = (time.perf_counter() - began) * 1000
-            follow = not reply.strip().lower().startswith("no")
-            if "--window" in sys.argv:  # the best supporting sentence (pair) instead
-                windows = [w for n in cited for w in _windows(read_dated(p.texts[n - 1], p.shown[n - 1].date))]
-                window = max(windows, key=lambda w: _window_support(spell_numbers(claim), spell_numbers(w)))
-                llm.create_chat_completion(messages=[p.messages[0], {"role": "user", "content": "x"}], max_tokens=1)
-                began = time.perf_counter()
-                follow = judge_says(generator, templates.system, templates.judge, window, claim)
-                follow_ms = (time.perf_counter() - began) * 1000
-            rows.append((item["id"], apart, follow, apart_ms, follow_ms))
-            print(f"{item['id']}: apart={'yes' if apart else 'NO'} ({apart_ms:.0f} ms) "
-                  f"other={'yes' if follow else 'NO'} ({follow_ms:.0f} ms) {claim[:90]!r}", flush=True)
+        rows.append((item["id"], apart, follow, apart_ms, follow_ms))
+        print(f"{item['id']}: apart={'yes' if apart else 'NO'} ({apart_ms:.0f} ms) "
+              f"other={'yes' if follow else 'NO'} ({follow_ms:.0f} ms) {claim[:90]!r}", flush=True)
     agree = sum(a == f for _, a, f, _, _ in rows)
     print(f"{len(rows)} sentences; agree {agree}; apart says no {sum(not a for _, a, *_ in rows)}, "
           f"follow-up says no {sum(not f for _, _, f, *_ in rows)}; median ms apart "
