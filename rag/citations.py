@@ -20,10 +20,12 @@ from typing import Any
 from .chunking import looks_like_instruction, sentence_spans
 from .dates import read_dated
 from .metrics import STOPWORDS, content_words, normalize_answer, support_score
+from .places import other_names, undot
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
 
 SUPPORT_THRESHOLD = 0.6
+MIN_NEW_WORDS = 2  # content words a claim must add to the question's to be judged on those alone
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _PREAMBLE = re.compile(
     r"^(?:according to|based on|as stated in|as per) (?:the )?(?:\w+ )?(?:passages?|documents?|text)"
@@ -137,20 +139,28 @@ def numbers_supported(claim: str, passage: str) -> bool:
     return all(n.replace(",", "").rstrip(".") in have for n in _NUMBER.findall(claim))
 
 
-def supports(claim: str, passage: str, required: set[str] | None = None) -> float:
+def supports(
+    claim: str, passage: str, required: set[str] | None = None, given: frozenset[str] = frozenset()
+) -> float:
     """How well ``passage`` supports ``claim``: the share of its content words found there,
     0 when one of its numbers is missing, and raised halfway to 1 when all of its numbers
     are found (matching figures are strong evidence; framing words like "reports said" are not).
+    Content words in ``given`` (the question's) are left out of the share when at least
+    ``MIN_NEW_WORDS`` others remain: an answer restating the question in the asker's words
+    ("Moscow says it won't pull its soldiers back because ...") is judged on what it adds.
 
     >>> supports("It lasted 90 minutes.", "The meeting lasted around 90 minutes.")
     1.0
     >>> supports("It lasted 80 minutes.", "The meeting lasted around 90 minutes.")
     0.0
+    >>> claim, passage = "They refused to pull back, citing their own territory.", "They rejected calls to withdraw, citing their own territory."
+    >>> supports(claim, passage), supports(claim, passage, given=frozenset({"refused", "pull", "back"}))
+    (0.4, 1.0)
     """
     required = required or set()
     claim, passage = spell_numbers(claim), spell_numbers(passage)
     return max(
-        (_window_support(claim, w) * _names_supported(required, w) for w in _windows(passage)),
+        (_window_support(claim, w, given) * _names_supported(required, w) for w in _windows(passage)),
         default=0.0,
     )
 
@@ -163,10 +173,15 @@ def _windows(passage: str) -> list[str]:
     return sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
 
 
-def _window_support(claim: str, window: str) -> float:
+def _window_support(claim: str, window: str, given: frozenset[str] = frozenset()) -> float:
     if not numbers_supported(claim, window):
         return 0.0
-    score = support_score(claim, window)
+    words = set(content_words(claim))
+    new = words - given
+    if len(new) >= MIN_NEW_WORDS and new != words:
+        score = len(new & set(content_words(window))) / len(new)
+    else:
+        score = support_score(claim, window)
     return (1.0 + score) / 2 if _NUMBER.search(claim) else score
 
 
@@ -181,7 +196,7 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
     """Words of the claim that name something: the last word of each run of capitalised
     words after the first word ("President Joe Biden" -> "Biden": titles and first names
     vary between writers, surnames do not), and the first word too when the passages
-    capitalise it mid-sentence.
+    capitalise it mid-sentence or it names a country ("Polish", ``rag.places``).
 
     >>> sorted(names("Lavrov told the UN Security Council.", [Hit("a", "c", 1, "Then Lavrov spoke.", 0, 1)]))
     ['Council', 'Lavrov']
@@ -201,22 +216,30 @@ def names(claim: str, passages: Sequence[Hit]) -> set[str]:
         if capital[i] and not (i + 1 < len(words) and capital[i + 1])
     }
     if words and capital[0] and not (len(words) > 1 and capital[1]):
-        if any(re.search(rf"[^.!?\s]\s+{re.escape(words[0])}\b", p.text) for p in passages):
+        if other_names(words[0]) or any(
+            re.search(rf"[^.!?\s]\s+{re.escape(words[0])}\b", p.text) for p in passages
+        ):
             out.add(words[0])
     return out
 
 
 def name_in(name: str, text: str) -> bool:
     """Whether ``text`` has ``name``, allowing the spelling variants transliterated names
-    get (Zelenskyy, Zelenskiy, Zelensky): a long name may differ in its last two letters.
+    get (Zelenskyy, Zelenskiy, Zelensky): a long name may differ in its last two letters;
+    and a country may go by another of its names (``rag.places``).
 
     >>> name_in("Zelenskyy", "Zelenskiy said so"), name_in("Lavrov", "Blinken said so")
     (True, False)
+    >>> name_in("Moscow", "Russia said so"), name_in("American", "the U.S. said so"), name_in("Kyiv", "Russia said so")
+    (True, True, False)
     """
     name, text = name.replace("’", "'"), text.replace("’", "'")
     if re.search(rf"\b{re.escape(name)}\b", text):
         return True
-    return len(name) >= 7 and bool(re.search(rf"\b{re.escape(name[:-2])}\w{{0,3}}\b", text))
+    if len(name) >= 7 and re.search(rf"\b{re.escape(name[:-2])}\w{{0,3}}\b", text):
+        return True
+    others = other_names(name)  # a country by another of its names: Moscow, Russia, Russian
+    return bool(others) and any(re.search(rf"\b{re.escape(o)}\b", undot(text)) for o in others)
 
 
 def _names_supported(required: set[str], passage: str) -> float:
@@ -235,6 +258,7 @@ def check(
     likewise when the question asks "how many X" and neither mentions X.
     """
     given = {w.lower() for w in re.findall(r"\w+", question)}
+    asked = frozenset(content_words(spell_numbers(question)))
     topic = _stems(question)
     counted = _stems(" ".join(_HOW_MANY.findall(question)))  # "how many tanks" -> {"tank"}
     if says_not_found(reply) and not _has_supported_claim(reply, passages, threshold):
@@ -256,12 +280,12 @@ def check(
         subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
         required = {n for n in named if n.lower() not in given or n == subject}
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
-        good = _supporting(claim, cited, texts, required, threshold)
+        good = _supporting(claim, cited, texts, required, threshold, asked)
         parts = [(claim, n) for n in good]
         if not good:  # "It was shelled on Friday, and Zelenskiy called it a provocation"
             clauses = split_clauses(claim)
             found = [
-                _supporting(c, cited, texts, {n for n in required if name_in(n, c)}, threshold)[:1]
+                _supporting(c, cited, texts, {n for n in required if name_in(n, c)}, threshold, asked)[:1]
                 for c in clauses
             ]
             if len(clauses) < 2 or not all(found):
@@ -276,7 +300,7 @@ def check(
             w
             for c, n in parts
             for w in _windows(spell_numbers(texts[n - 1]))
-            if _window_support(spell_numbers(c), w) >= threshold
+            if _window_support(spell_numbers(c), w, asked) >= threshold
         ]
         said = _stems(" ".join([claim, *evidence, *backing]))
         if (topic and not topic & said) or (counted and not counted & said):
@@ -309,14 +333,19 @@ def split_clauses(claim: str) -> list[str]:
 
 
 def _supporting(
-    claim: str, cited: list[int], texts: list[str], required: set[str], threshold: float
+    claim: str,
+    cited: list[int],
+    texts: list[str],
+    required: set[str],
+    threshold: float,
+    given: frozenset[str] = frozenset(),
 ) -> list[int]:
     """The cited passages that support ``claim``; if none does, the one passage that
     supports it best (re-pointed), or nothing."""
-    good = [n for n in cited if supports(claim, texts[n - 1], required) >= threshold]
+    good = [n for n in cited if supports(claim, texts[n - 1], required, given) >= threshold]
     if good:
         return good
-    scores = [supports(claim, t, required) for t in texts]
+    scores = [supports(claim, t, required, given) for t in texts]
     best = max(range(len(scores)), key=scores.__getitem__, default=-1)
     return [best + 1] if best >= 0 and scores[best] >= threshold else []
 

@@ -153,3 +153,24 @@ def test_two_statements_in_one_sentence_may_each_come_from_their_own_passage():
     # each statement still needs its own support: a wrong figure drops the whole sentence
     wrong = check("They met in Geneva on January 21, and the meeting lasted 80 minutes.", [PASSAGES[0], dated])
     assert wrong.abstained
+
+
+def test_a_country_may_be_the_subject_under_another_of_its_names():
+    """Capital, demonym and name stand for one another (countryinfo's data); another
+    country's name does not."""
+    passages = [hit(1, "Officials from the United States and Ukraine blamed Russia-backed separatists for the shelling.")]
+    question = "Who did American officials blame for the shelling?"
+    kept = check("American officials blamed Russia-backed separatists for the shelling [1].", passages, question)
+    assert kept.text == "American officials blamed Russia-backed separatists for the shelling [1]."
+    moscow = check("Moscow has assembled between 160,000 and 190,000 troops [2].", PASSAGES)
+    assert moscow.text == "Moscow has assembled between 160,000 and 190,000 troops [2]."  # "Russia is believed to ..."
+    assert check("Polish officials blamed Russia-backed separatists for the shelling [1].", passages, question).abstained
+
+
+def test_words_the_question_supplies_do_not_count_against_an_answer_that_restates_it():
+    passages = [hit(1, "Russia has brushed off calls to withdraw its troops by saying it has a right to deploy its forces wherever it likes on its own territory.")]
+    question = "Why does Moscow say it won't pull its soldiers back when asked to?"
+    restated = "Moscow says it won't pull its soldiers back when asked to because it has a right to deploy its forces wherever it likes on its own territory [1]."
+    assert check(restated, passages, question).text == restated
+    invented = "Moscow says it won't pull its soldiers back when asked to because NATO threatens its borders [1]."
+    assert check(invented, passages, question).abstained
