@@ -346,8 +346,12 @@ def _supporting(
     if good:
         return good
     scores = [supports(claim, t, required, given) for t in texts]
-    best = max(range(len(scores)), key=scores.__getitem__, default=-1)
-    return [best + 1] if best >= 0 and scores[best] >= threshold else []
+    if not any(score >= threshold for score in scores):
+        return []
+    # Ties (every word the claim adds is in several passages) go to the passage holding
+    # most of the claim's own words as well.
+    best = max(range(len(scores)), key=lambda i: (scores[i], supports(claim, texts[i], required)))
+    return [best + 1]
 
 
 def _stems(text: str) -> set[str]:

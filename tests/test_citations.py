@@ -174,3 +174,12 @@ def test_words_the_question_supplies_do_not_count_against_an_answer_that_restate
     assert check(restated, passages, question).text == restated
     invented = "Moscow says it won't pull its soldiers back when asked to because NATO threatens its borders [1]."
     assert check(invented, passages, question).abstained
+
+
+def test_an_uncited_claim_goes_to_the_passage_holding_most_of_its_words_when_the_new_ones_tie():
+    passages = [
+        hit(1, "In Geneva on Friday, Blinken will be testing Lavrov on a diplomatic off-ramp."),
+        hit(2, "Blinken will meet with Lavrov in Geneva on Friday."),
+    ]
+    c = check("Blinken will meet with Lavrov in Geneva on Friday.", passages, "Where did Blinken and Lavrov meet?")
+    assert c.text == "Blinken will meet with Lavrov in Geneva on Friday [2]."
