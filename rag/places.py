@@ -44,9 +44,14 @@ def _names() -> dict[str, frozenset[str]]:
         forms[key] = {undot(f) for f in names if len(f) >= 2 and not f.isdigit()}
         for f in forms[key]:
             rank = (country.get("population") or 0, key)
-            owner[f.lower()] = max(owner.get(f.lower(), rank), rank)
-    groups = {key: frozenset(f for f in fs if owner[f.lower()][1] == key) for key, fs in forms.items()}
+            owner[_key(f)] = max(owner.get(_key(f), rank), rank)
+    groups = {key: frozenset(f for f in fs if owner[_key(f)][1] == key) for key, fs in forms.items()}
     return {f: groups[key] for f, (_, key) in owner.items()}
+
+
+def _key(name: str) -> str:
+    """Codes match only in capitals ("US", not "us"; "PER" is Peru, "Per" is not)."""
+    return name if name.isupper() else name.lower()
 
 
 @lru_cache(maxsize=4096)
@@ -57,6 +62,9 @@ def other_names(name: str) -> frozenset[str]:
     ['RU', 'RUS', 'Rossiya', 'Rossiyskaya Federatsiya']
     >>> {"US", "United States", "Washington"} <= other_names("American"), other_names("Blinken")
     (True, frozenset())
+    >>> "Peru" in other_names("PER"), other_names("Per"), "Russia" in other_names("RUSSIAN")
+    (True, frozenset(), True)
     """
-    group = _names().get(undot(name).lower(), frozenset())
-    return frozenset(f for f in group if f.lower() != undot(name).lower())
+    name = undot(name)
+    group = _names().get(_key(name)) or _names().get(name.lower(), frozenset())
+    return frozenset(f for f in group if f.lower() != name.lower())
