@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .citations import check, strip_markers
+from .citations import check, date_weekdays, strip_markers
 from .conflicts import figures, note_differences
 from .embedding import Embedder
 from .errors import InputError
@@ -176,6 +176,7 @@ class Assistant:
             )
             if not answer:
                 return ABSTAIN_TEXT, True, [], p.shown
+        answer = date_weekdays(answer, p.shown)
         passages, texts = list(p.shown), list(p.texts)
         if figures(answer):
             known = {h.chunk_id for h in passages}

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
-from .dates import read_dated
+from .dates import anchor_weekdays, read_dated
 from .metrics import STOPWORDS, content_words, normalize_answer, support_score
 from .places import other_names, undot
 from .prompting import NOT_FOUND
@@ -386,3 +386,38 @@ def _has_supported_claim(reply: str, passages: Sequence[Hit], threshold: float) 
     if len(normalize_answer(claim).split()) < 3:
         return False
     return any(supports(claim, read_dated(p.text, p.date)) >= threshold for p in passages)
+
+
+_BARE_DAY = re.compile(
+    r"\b(?P<day>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"(?!\s*\(|,?\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\b)"
+)
+
+
+def date_weekdays(answer: str, passages: Sequence[Hit]) -> str:
+    """``answer`` with each bare weekday followed by the date its cited passages give it
+    ("on Thursday" -> "on Thursday (February 17)"), when they give it exactly one: the
+    model sees dated weekdays but sometimes copies the day alone, which a reader months
+    later cannot place.
+
+    >>> p = [Hit("a", "c", 1, "Blinken spoke on Thursday, as he did on Monday.", 0, 1, date="2022-02-18")]
+    >>> date_weekdays("He spoke on Thursday [1]. It rained on Sunday [1].", p)
+    'He spoke on Thursday (February 17) [1]. It rained on Sunday [1].'
+    """
+    out: list[str] = []
+    for s, e in sentence_spans(answer):
+        sentence = answer[s:e]
+        dated = [
+            anchor_weekdays(passages[n - 1].text, passages[n - 1].date)
+            for n in markers(sentence)
+            if 1 <= n <= len(passages)
+        ]
+
+        out.append(_BARE_DAY.sub(partial(_with_date, dated=dated), sentence))
+    return " ".join(out)
+
+
+def _with_date(m: re.Match[str], dated: list[str]) -> str:
+    day = m.group("day")
+    dates = {d for t in dated for d in re.findall(rf"\b{day} \((\w+ \d+)\)", t, re.I)}
+    return f"{day} ({dates.pop()})" if len(dates) == 1 else day

@@ -111,3 +111,10 @@ def test_prompt_fits_a_small_context_whatever_the_question(assistant):
     assert sum(generator.count_tokens(m["content"]) + 8 for m in sent) + 8 <= 512 - 100
     assert isinstance(answer, Answer)
 
+
+
+def test_a_bare_weekday_in_an_answer_gets_the_date_its_passage_gives_it(assistant):
+    """The article (dated Tuesday 2022-01-18) says Blinken "will travel to Kyiv on Wednesday"."""
+    scripted(assistant, "Blinken will travel to Kyiv on Wednesday to meet with President Volodymyr Zelenskyy.")
+    answer = assistant.ask("When will Blinken travel to Kyiv to meet Zelenskyy?")
+    assert answer.answer.startswith("Blinken will travel to Kyiv on Wednesday (January 19) to meet with")
