@@ -239,7 +239,10 @@ def name_in(name: str, text: str) -> bool:
     if len(name) >= 7 and re.search(rf"\b{re.escape(name[:-2])}\w{{0,3}}\b", text):
         return True
     others = other_names(name)  # a country by another of its names: Moscow, Russia, Russian
-    return bool(others) and any(re.search(rf"\b{re.escape(o)}\b", undot(text)) for o in others)
+    if not others:
+        return False
+    text = undot(text)
+    return any(re.search(rf"\b{re.escape(o)}\b", text) for o in others)
 
 
 def _names_supported(required: set[str], passage: str) -> float:
@@ -412,7 +415,6 @@ def date_weekdays(answer: str, passages: Sequence[Hit]) -> str:
             for n in markers(sentence)
             if 1 <= n <= len(passages)
         ]
-
         out.append(_BARE_DAY.sub(partial(_with_date, dated=dated), sentence))
     return " ".join(out)
 

@@ -24,7 +24,7 @@ def undot(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _names() -> dict[str, frozenset[str]]:
-    """Each name (lower case) -> all names of its country. A name several entries share
+    """Each name (``_key``) -> all names of its country. A name several entries share
     ("American": the United States and the Northern Mariana Islands) goes to the most
     populous of them."""
     from countryinfo import CountryInfo
