@@ -167,3 +167,16 @@ def test_default_model_answers_when_not_sure_the_documents_are_silent(real_embed
     assert greedy.ask(question).abstained
     unanswerable = a.ask("What did the UN Secretary-General say about the Geneva talks?")
     assert unanswerable.abstained  # the model or the checker still declines
+
+
+def test_default_model_paraphrase_naming_countries_differently_is_kept(real_embedder, default_generator, settings, seeds):
+    """The model writes "The American and Ukrainian officials blamed Russian-backed
+    separatists ..."; the passage says "Officials from the United States and Ukraine ...".
+    The claim's subject is backed under another of the country's names (``rag.places``)."""
+    a = Assistant(settings.with_(verify_figures=True), embedder=real_embedder, generator=default_generator)
+    a.ingest([seeds])
+    answer = a.ask("Who did American and Ukrainian officials blame for firing on a children's school in Ukraine?")
+    assert not answer.abstained and "separatists" in answer.answer
+    assert [c.source for c in answer.citations] == ["000_20cacabebc80833c.txt"]
+    quote = answer.citations[0].quote  # the best sentence of the supporting pair
+    assert "separatists" in quote and "United States" in answer.citations[0].text
