@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
-from .dates import anchor_weekdays, read_dated
+from .dates import anchor_weekdays, date_bare_weekdays, read_dated
 from .metrics import STOPWORDS, content_words, normalize_answer, support_score
 from .places import other_names, undot
 from .prompting import NOT_FOUND
@@ -391,12 +391,6 @@ def _has_supported_claim(reply: str, passages: Sequence[Hit], threshold: float) 
     return any(supports(claim, read_dated(p.text, p.date)) >= threshold for p in passages)
 
 
-_BARE_DAY = re.compile(
-    r"\b(?P<day>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
-    r"(?!\s*\(|,?\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\b)"
-)
-
-
 def date_weekdays(answer: str, passages: Sequence[Hit]) -> str:
     """``answer`` with each bare weekday followed by the date its cited passages give it
     ("on Thursday" -> "on Thursday (February 17)"), when they give it exactly one: the
@@ -415,11 +409,5 @@ def date_weekdays(answer: str, passages: Sequence[Hit]) -> str:
             for n in markers(sentence)
             if 1 <= n <= len(passages)
         ]
-        out.append(_BARE_DAY.sub(partial(_with_date, dated=dated), sentence))
+        out.append(date_bare_weekdays(sentence, dated))
     return " ".join(out)
-
-
-def _with_date(m: re.Match[str], dated: list[str]) -> str:
-    day = m.group("day")
-    dates = {d for t in dated for d in re.findall(rf"\b{day} \((\w+ \d+)\)", t, re.I)}
-    return f"{day} ({dates.pop()})" if len(dates) == 1 else day

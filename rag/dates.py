@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+from collections.abc import Sequence
 
 from .chunking import sentence_spans
 
@@ -146,3 +147,26 @@ def read_dated(text: str, published: str) -> str:
     'Burns visited Kyiv last Wednesday (January 12, 2022).'
     """
     return anchor_years(anchor_weekdays(text, published), published)
+
+
+_BARE_DAY = re.compile(
+    r"\b(?P<day>" + "|".join(d.capitalize() for d in _DAYS) + r")\b"
+    r"(?!\s*\(|,?\s+(?:" + "|".join(_MONTHS) + r")\b)"
+)
+
+
+def date_bare_weekdays(sentence: str, dated: Sequence[str]) -> str:
+    """``sentence`` with each weekday lacking a date followed by the one date the ``dated``
+    texts (``anchor_weekdays`` output) give that weekday; left bare when they give none or
+    several.
+
+    >>> date_bare_weekdays("He spoke on Thursday.", ["Talks on Thursday (February 17)."])
+    'He spoke on Thursday (February 17).'
+    """
+
+    def with_date(m: re.Match[str]) -> str:
+        day = m.group("day")
+        dates = {d for t in dated for d in re.findall(rf"\b{day} \((\w+ \d+)\)", t, re.I)}
+        return f"{day} ({dates.pop()})" if len(dates) == 1 else day
+
+    return _BARE_DAY.sub(with_date, sentence)

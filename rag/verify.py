@@ -72,8 +72,11 @@ def verify_figures(
         sentence = text[s:e]
         cited = [n for n in markers(sentence) if 1 <= n <= len(texts)]
         claim = strip_markers(sentence).strip()
-        shown = [anchor_weekdays(texts[n - 1], passages[n - 1].date) for n in cited]
-        if cited and _DIGIT.search(claim) and not any(copied(claim, t) for t in shown):
+        if (
+            cited
+            and _DIGIT.search(claim)
+            and not any(copied(claim, anchor_weekdays(texts[n - 1], passages[n - 1].date)) for n in cited)
+        ):
             evidence = "\n".join(read_dated(texts[n - 1], passages[n - 1].date) for n in cited)
             if not judge_says(generator, system, template, evidence, claim):
                 continue
