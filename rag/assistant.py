@@ -25,6 +25,7 @@ from .conflicts import figures, note_differences
 from .embedding import Embedder
 from .errors import InputError
 from .focus import asks_who, focus
+from .followup import plan
 from .generation import Decline, Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model
@@ -110,15 +111,20 @@ class Assistant:
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         turns = normalize_history(history)[-self.settings.history_turns :] if history else []
-        extra = (f"{turns[-1].question} {question}",) if turns else ()
-        topic = " ".join([*extra, question])
-        hits = self.retriever.search(question, k=top_k or self.settings.top_k, extra_queries=extra)
+        searched = plan(question, turns)  # a follow-up: "What did he say?" -> "What did Peskov say?"
+        topic, asked = searched.topic, searched.asked
+        hits = self.retriever.search(
+            searched.query,
+            k=top_k or self.settings.top_k,
+            extra_queries=searched.extra,
+            extra_weight=searched.weight,
+        )
         focused = focus(
             self.retriever.embedder.embed([topic])[0],
             hits,
             self.retriever.embedder,
             max_sentences=self.settings.focus_sentences,
-            speaker=asks_who(question),
+            speaker=asks_who(asked),
         )
         timings = {"retrieve": _ms(began)}
         if not focused or focused[0].best < self.settings.min_relevance:
@@ -126,7 +132,7 @@ class Assistant:
         generator = self.generator
         texts = [f.text for f in focused]
         messages, shown = build_messages(
-            question,
+            asked,
             [f.hit for f in focused],
             turns,
             load_templates(self.settings.prompts),

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 
 from .chunking import sentence_spans
 
-_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY = re.compile(
-    r"\b(?P<mod>(?:last|next|this|on|late|early)\s+)?(?P<day>" + "|".join(_DAYS) + r")\b(?!\s*\()",
+    r"\b(?P<mod>(?:last|next|this|on|late|early)\s+)?(?P<day>" + "|".join(DAYS) + r")\b(?!\s*\()",
     re.I,
 )
 _FUTURE = re.compile(
@@ -51,7 +51,7 @@ def resolve_day(
     >>> resolve_day("Tuesday", d, future=False), resolve_day("Tuesday", d, False, strictly_past=True)
     (datetime.date(2022, 1, 18), datetime.date(2022, 1, 11))
     """
-    target = _DAYS.index(weekday.lower())
+    target = DAYS.index(weekday.lower())
     if future:
         return published + dt.timedelta(days=(target - published.weekday()) % 7)
     back = (published.weekday() - target) % 7
@@ -98,10 +98,10 @@ def anchor_weekdays(text: str, published: str) -> str:
     return "".join(out)
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
-_MONTHS += ["September", "October", "November", "December"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
+MONTHS += ["September", "October", "November", "December"]
 _MONTH_DAY = re.compile(
-    r"\b(?P<month>" + "|".join(_MONTHS) + r")\s+(?P<day>[12]\d|3[01]|0?[1-9])\b(?!,?\s*\d)"
+    r"\b(?P<month>" + "|".join(MONTHS) + r")\s+(?P<day>[12]\d|3[01]|0?[1-9])\b(?!,?\s*\d)"
 )
 
 
@@ -126,7 +126,7 @@ def anchor_years(text: str, published: str) -> str:
         return text
 
     def year(m: re.Match[str]) -> str:
-        month, d = _MONTHS.index(m.group("month")) + 1, int(m.group("day"))
+        month, d = MONTHS.index(m.group("month")) + 1, int(m.group("day"))
         candidates = []
         for y in (day.year - 1, day.year, day.year + 1):
             with contextlib.suppress(ValueError):  # February 29 in a year without one
@@ -150,8 +150,8 @@ def read_dated(text: str, published: str) -> str:
 
 
 _BARE_DAY = re.compile(
-    r"\b(?P<day>" + "|".join(d.capitalize() for d in _DAYS) + r")\b"
-    r"(?!\s*\(|,?\s+(?:" + "|".join(_MONTHS) + r")\b)"
+    r"\b(?P<day>" + "|".join(d.capitalize() for d in DAYS) + r")\b"
+    r"(?!\s*\(|,?\s+(?:" + "|".join(MONTHS) + r")\b)"
 )
 
 

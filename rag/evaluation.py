@@ -36,6 +36,7 @@ from .citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers,
 from .conflicts import quoted_figure
 from .dates import read_dated
 from .errors import InputError
+from .followup import plan
 from .metrics import (
     answer_matches,
     median,
@@ -45,7 +46,7 @@ from .metrics import (
     percentile,
     recall_at_k,
 )
-from .records import Answer, Citation, Hit
+from .records import Answer, Citation, Hit, Turn
 from .settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -145,18 +146,6 @@ def distinct_sources(hits: Iterable[Hit]) -> list[str]:
     ['b.txt', 'a.txt']
     """
     return list(dict.fromkeys(h.source for h in hits))
-
-
-def followup_queries(question: str, history: Sequence[Mapping[str, str]]) -> tuple[str, ...]:
-    """The extra retrieval query the assistant adds for a follow-up: last question + this one.
-
-    >>> followup_queries("How long?", [{"question": "When did they meet?", "answer": "Friday."}])
-    ('When did they meet? How long?',)
-    >>> followup_queries("How long?", [])
-    ()
-    """
-    asked = [t["question"] for t in history if t.get("question", "").strip()]
-    return (f"{asked[-1]} {question}",) if asked else ()
 
 
 def claims(text: str) -> list[tuple[str, list[int]]]:
@@ -388,9 +377,11 @@ def run_seed_eval(
         if progress:
             progress(done, len(questions), q["id"])
         history = q.get("history") or []
-        extra = followup_queries(q["question"], history)
+        searched = plan(q["question"], [Turn(t["question"], t["answer"]) for t in history])
         ranking = distinct_sources(
-            assistant.retriever.search(q["question"], k, extra_queries=extra)
+            assistant.retriever.search(
+                searched.query, k, extra_queries=searched.extra, extra_weight=searched.weight
+            )
         )
         pieces = list(assistant.stream(q["question"], history=history))
         answer = pieces[-1]

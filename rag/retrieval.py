@@ -54,9 +54,16 @@ class Retriever:
             self._store = open_store(self.settings, self.embedder, create=False, client=client)
         return self._store
 
-    def search(self, query: str, k: int = 5, *, extra_queries: tuple[str, ...] = ()) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        extra_queries: tuple[str, ...] = (),
+        extra_weight: float = 0.5,
+    ) -> list[Hit]:
         """The ``k`` best passages for ``query``; ``extra_queries`` (e.g. the conversation so
-        far) are searched too and fused in at half weight."""
+        far) are searched too and fused in at ``extra_weight`` (half weight by default)."""
         if not query.strip() or k < 1:
             return []
         mode = self.settings.retrieval
@@ -67,7 +74,7 @@ class Retriever:
         hits: dict[str, Hit] = {}
         lexical = self._lexical_index() if mode in ("hybrid", "bm25") else None
         for i, q in enumerate([query, *extra_queries]):
-            weight = 1.0 if i == 0 else 0.5
+            weight = 1.0 if i == 0 else extra_weight
             if mode in ("hybrid", "dense"):
                 dense = store.query(vector[i], CANDIDATES)
                 dense = [h for h in dense if lexical is None or lexical.committed(h.chunk_id)]

@@ -71,6 +71,26 @@ def test_follow_up_uses_the_conversation_for_retrieval_and_prompt(assistant):
     assert sent[2]["role"] == "assistant"
 
 
+def test_a_follow_up_saying_he_is_asked_and_searched_with_the_person_named_before(assistant):
+    """ "What did he say?" after an answer naming Dmitry Peskov reaches the model (and the
+    search) as "What did Peskov say?"; the conversation itself is passed unchanged."""
+    generator = scripted(assistant, "NOT FOUND")
+    queries = []
+    search = assistant.retriever.search
+
+    def spy(query, k=5, **kw):
+        queries.append(query)
+        return search(query, k, **kw)
+
+    assistant.retriever.search = spy
+    history = [Turn("Which Kremlin spokesperson responded?", "Kremlin spokesperson Dmitry Peskov [1].")]
+    assistant.ask("What did he say about the troops?", history=history)
+    assert generator.calls[0][-1]["content"].endswith("Question: What did Peskov say about the troops?\nAnswer:")
+    assert generator.calls[0][2] == {"role": "assistant", "content": "Kremlin spokesperson Dmitry Peskov [1]."}
+    # resolved, it stands on its own: searched as it is (the conversation at half weight)
+    assert queries == ["What did Peskov say about the troops?"]
+
+
 def test_history_accepts_pairs_and_dicts(assistant):
     scripted(assistant, "It lasted around 90 minutes.")
     a = assistant.ask("How long did it last?", history=[("When did Blinken and Lavrov meet in Geneva?", "Friday.")])

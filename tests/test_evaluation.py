@@ -121,20 +121,21 @@ def test_result_keeps_the_public_contract(result):
     } <= set(result["items"][0])
 
 
-def test_followup_retrieval_uses_the_previous_question(ninety):
+def test_followup_retrieval_searches_the_conversation_as_the_assistant_does(ninety):
+    """A follow-up that points back ("it") is searched as previous question + follow-up, with
+    the follow-up alone at a quarter weight, in the retrieval metric as in the assistant."""
     searched = []
     real_search = ninety.retriever.search
 
-    def spy(query, k=5, *, extra_queries=()):
-        searched.append((query, extra_queries))
-        return real_search(query, k, extra_queries=extra_queries)
+    def spy(query, k=5, *, extra_queries=(), extra_weight=0.5):
+        searched.append((query, extra_queries, extra_weight))
+        return real_search(query, k, extra_queries=extra_queries, extra_weight=extra_weight)
 
     ninety.retriever.search = spy
     run_seed_eval(ninety, [QUESTIONS[4]], k=7)
-    assert searched[0] == (
-        "How long did it last?",
-        ("When did Blinken and Lavrov meet in Geneva? How long did it last?",),
-    )
+    conversation = ("When did Blinken and Lavrov meet in Geneva? How long did it last?", ("How long did it last?",), 0.25)
+    assert searched[0] == conversation  # the retrieval metric
+    assert searched[1] == conversation  # the assistant
 
 
 # -- pure scoring -------------------------------------------------------------------------
