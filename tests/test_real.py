@@ -180,3 +180,26 @@ def test_default_model_paraphrase_naming_countries_differently_is_kept(real_embe
     assert [c.source for c in answer.citations] == ["000_20cacabebc80833c.txt"]
     quote = answer.citations[0].quote  # the best sentence of the supporting pair
     assert "separatists" in quote and "United States" in answer.citations[0].text
+
+
+def test_default_model_follow_up_with_he_answers_for_the_person_named_before(real_embedder, default_generator, settings, seeds):
+    """After an answer naming Dmitry Peskov, "What did he say ...?" is asked as "What did
+    Peskov say ...?" (``rag.followup``); asked as it was, the model quoted Blinken."""
+    a = Assistant(settings.with_(verify_figures=True), embedder=real_embedder, generator=default_generator)
+    a.ingest([seeds])
+    history = [("Which Kremlin spokesperson responded to claims that Russia was not withdrawing forces?", "Kremlin spokesperson Dmitry Peskov [1].")]
+    answer = a.ask("What did he say about how quickly the troops could be withdrawn?", history=history)
+    assert not answer.abstained
+    assert "Peskov" in answer.answer and ("takes time" in answer.answer or "single day" in answer.answer)
+    assert [c.source for c in answer.citations] == ["003_c08c91fbef48442b.txt"]
+
+
+def test_default_model_follow_up_asking_what_date_that_is_finds_the_earlier_answer(real_embedder, default_generator, settings, seeds):
+    """"What calendar date is that?" is searched with the question before it, so the passage
+    giving Blinken's Kyiv trip "on Wednesday (January 19)" is in front of the model."""
+    a = Assistant(settings.with_(verify_figures=True), embedder=real_embedder, generator=default_generator)
+    a.ingest([seeds])
+    history = [("When was Blinken due to travel to Kyiv to meet Zelenskyy?", "On Wednesday, according to the State Department [1].")]
+    answer = a.ask("What calendar date is that?", history=history)
+    assert not answer.abstained and "January 19" in answer.answer
+    assert [c.source for c in answer.citations] == ["002_9a8e32283f0f2645.txt"]
