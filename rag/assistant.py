@@ -171,18 +171,10 @@ class Assistant:
         own yes/no reading of its passage (``verify_figures``). When the answer states a figure,
         other articles' different figures for the same thing are quoted after it; the passages they come from
         are numbered after the ones the model saw."""
-        checked = check(reply, p.shown, p.topic)
-        if checked.abstained:
+        verified = verify(reply, p, self.generator, self.settings)
+        if verified is None:
             return ABSTAIN_TEXT, True, [], p.shown
-        answer, cited = checked.text, checked.citations
-        templates = load_templates(self.settings.prompts)
-        if self.settings.verify_figures and templates.judge:
-            answer, cited = verify_figures(
-                answer, cited, p.shown, p.texts, self.generator, templates.system, templates.judge
-            )
-            if not answer:
-                return ABSTAIN_TEXT, True, [], p.shown
-        answer = date_weekdays(answer, p.shown)
+        answer, cited = verified
         passages, texts = list(p.shown), list(p.texts)
         if figures(answer):
             known = {h.chunk_id for h in passages}
@@ -204,6 +196,28 @@ class Assistant:
         text, citations = note_differences(answer, cited, passages, texts, similarity)
         used = max((c.n for c in citations), default=0)
         return text, False, citations, passages[: max(len(p.shown), used)]
+
+
+def verify(
+    reply: str, p: Prepared, generator: Generator, settings: Settings
+) -> tuple[str, list[Citation]] | None:
+    """The model's ``reply`` checked against the passages it was shown (``rag.citations``),
+    each sentence stating a number read again by the model (``verify_figures``), bare
+    weekdays dated: ``(answer, citations)``, or None when nothing survives. Everything
+    ``Assistant.review`` does before noting other articles' figures, so that benchmarks
+    giving the model their own passages (RGB) check answers as the assistant does."""
+    checked = check(reply, p.shown, p.topic)
+    if checked.abstained:
+        return None
+    answer, cited = checked.text, checked.citations
+    templates = load_templates(settings.prompts)
+    if settings.verify_figures and templates.judge:
+        answer, cited = verify_figures(
+            answer, cited, p.shown, p.texts, generator, templates.system, templates.judge
+        )
+        if not answer:
+            return None
+    return date_weekdays(answer, p.shown), cited
 
 
 @dataclass

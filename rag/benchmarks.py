@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .assistant import ABSTAIN_TEXT, Assistant, decline_rule
-from .citations import check, strip_markers
+from .assistant import ABSTAIN_TEXT, Assistant, Prepared, decline_rule, verify
+from .citations import strip_markers
 from .datasets import DEFAULT_DIR, load_rgb, load_scifact, load_squad2, squad_paragraphs
 from .embedding import Embedder, load_embedder
 from .errors import InputError
@@ -268,9 +268,12 @@ def answer_from_texts(
     question: str, texts: Sequence[str], generator: Generator, settings: Settings
 ) -> Answer:
     """Answer ``question`` from the given passages with the assistant's prompt templates,
-    generator and checker; passage ``i`` (from 1) is cited as source ``p{i}.txt``.
+    generator and checks (``rag.assistant.verify``: the checker with the question, the
+    model's reading of figures, dated weekdays); passage ``i`` (from 1) is cited as source
+    ``p{i}.txt``.
 
-    No retrieval and no relevance gate: the model always sees the passages.
+    No retrieval, relevance gate or focus: the model always sees the whole passages. Other
+    articles' differing figures are not noted (that needs a collection to search).
     """
     hits = [Hit(f"p{i}.txt", f"p{i}", 1.0, t, 0, len(t)) for i, t in enumerate(texts, 1)]
     began = time.perf_counter()
@@ -284,10 +287,13 @@ def answer_from_texts(
         timings.setdefault("first_token", _ms(began))
         reply.append(piece)
     timings.setdefault("first_token", _ms(began))
-    checked = check("".join(reply), shown)
+    texts = [h.text for h in shown]
+    prepared = Prepared(question, messages, shown, hits, timings, began, question, texts)
+    verified = verify("".join(reply), prepared, generator, settings)
     timings["total"] = _ms(began)
-    text = ABSTAIN_TEXT if checked.abstained else checked.text
-    return Answer(text, checked.abstained, checked.citations, timings, shown, generator.name)
+    if verified is None:
+        return Answer(ABSTAIN_TEXT, True, [], timings, shown, generator.name)
+    return Answer(verified[0], False, verified[1], timings, shown, generator.name)
 
 
 def rgb_passages(item: Any, condition: str, n: int = 5, seed: int = 0) -> list[str]:

@@ -185,6 +185,21 @@ def test_answer_from_texts_uses_the_prompt_and_checker(settings):
     assert [c.source for c in answer.citations] == ["p1.txt"] and not answer.abstained
 
 
+def test_answer_from_texts_checks_answers_as_the_assistant_does(settings):
+    """With the question: a true sentence that does not answer it is dropped (RGB's
+    irrelevant passages), and a sentence stating a figure is read again by the model."""
+    off_topic = answer_from_texts(
+        "When did the bridge open?", ["The bridge opened in 1932.", "Rain fell all week."],
+        ScriptedGenerator("Rain fell all week [2]."), settings,
+    )  # fmt: skip
+    assert off_topic.abstained
+    judged = ScriptedGenerator(lambda m: "No" if "Does the text say" in m[-1]["content"] else "The bridge opened in 1932 [1].")
+    answer = answer_from_texts(
+        "When did the bridge open?", ["The bridge opened in 1932."], judged, settings.with_(verify_figures=True)
+    )
+    assert answer.abstained and len(judged.calls) == 2
+
+
 def test_rgb_counts_refusals_and_repeated_fakes(settings, embedder, tmp_path):
     refusing = run_benchmark(
         "rgb", settings, limit=3, embedder=embedder, generator=ScriptedGenerator("NOT FOUND"),
@@ -204,7 +219,9 @@ def test_rgb_counts_refusals_and_repeated_fakes(settings, embedder, tmp_path):
     shown_first = rgb_passages(load_rgb()[0], "mixed")[0]
     assert first["mixed"]["correct"] == ("Tampa" in shown_first)
     assert first["mixed"]["fake"] == ("Glendale" in shown_first)
-    assert copying["negative"]["refusal_rate"] == 0.0  # repeating a snippet is not refusing
+    # Repeating a snippet is not refusing; the checker drops the echoes that miss the question.
+    kept = [item for item in copying["items"] if not item["negative"]["abstained"]]
+    assert kept and copying["negative"]["refusal_rate"] == (3 - len(kept)) / 3
 
 
 def echo_first_passage(messages):
