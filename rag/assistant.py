@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .citations import check, date_weekdays, strip_markers
+from .citations import check, date_weekdays, split_clauses, strip_markers
 from .conflicts import figures, note_differences
 from .embedding import Embedder
 from .errors import InputError
@@ -178,10 +178,16 @@ class Assistant:
         passages, texts = list(p.shown), list(p.texts)
         if figures(answer):
             known = {h.chunk_id for h in passages}
-            for hit in self.retriever.search(strip_markers(answer), k=NOTE_SEARCH_K):
-                if hit.chunk_id not in known:
-                    passages.append(hit)
-                    texts.append(hit.text)
+            # The whole answer, and each clause stating a figure alone: "... 190,000 troops on
+            # Ukraine's borders, and authorities have warned ..." searched whole finds warnings.
+            said = strip_markers(answer)
+            queries = [said, *(c for c in split_clauses(said) if figures(c) and c != said)]
+            for query in queries:
+                for hit in self.retriever.search(query, k=NOTE_SEARCH_K):
+                    if hit.chunk_id not in known:
+                        known.add(hit.chunk_id)
+                        passages.append(hit)
+                        texts.append(hit.text)
 
         embedder = self.retriever.embedder
         anchors = embedder.embed([p.topic, answer])  # once, not once per candidate sentence

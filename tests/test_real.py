@@ -140,6 +140,22 @@ def test_sources_that_disagree_on_a_figure_are_both_quoted_and_cited(real_embedd
     assert "30,000" not in answer.answer  # soldiers in Belarus are another figure, not a disagreement
 
 
+def test_a_figure_beside_another_statement_is_still_compared_with_other_articles(real_embedder, settings, seeds):
+    """The seed set's q068: the figure shares its sentence with a warning; searched whole,
+    the sentence finds warnings, so the clause stating the figure is searched on its own."""
+    from rag.generation import ScriptedGenerator
+
+    reply = (
+        "According to US estimates, Russia is believed to have assembled between 160,000 and 190,000 "
+        "troops on Ukraine's borders, and authorities have warned for weeks that an invasion might happen at any time [1]."
+    )
+    a = Assistant(settings, embedder=real_embedder, generator=ScriptedGenerator(reply))
+    a.ingest([seeds])
+    answer = a.ask("How did reported estimates of the Russian build-up around Ukraine change between the January and February coverage?")
+    assert "gives a different figure" in answer.answer and "100,000 troops" in answer.answer
+    assert len({c.source for c in answer.citations}) == 2
+
+
 def test_default_model_turns_a_weekday_into_its_date(real_embedder, default_generator, settings, seeds):
     """The article (dated Tuesday 2022-01-18) only says "on Wednesday"."""
     a = Assistant(settings.with_(verify_figures=True), embedder=real_embedder, generator=default_generator)
