@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .assistant import normalize_history
 from .chunking import sentence_spans
 from .citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
 from .conflicts import quoted_figure
@@ -46,7 +47,7 @@ from .metrics import (
     percentile,
     recall_at_k,
 )
-from .records import Answer, Citation, Hit, Turn
+from .records import Answer, Citation, Hit
 from .settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -377,7 +378,8 @@ def run_seed_eval(
         if progress:
             progress(done, len(questions), q["id"])
         history = q.get("history") or []
-        searched = plan(q["question"], [Turn(t["question"], t["answer"]) for t in history])
+        turns = normalize_history(history)[-assistant.settings.history_turns :]
+        searched = plan(q["question"], turns)  # as Assistant.prepare searches
         ranking = distinct_sources(
             assistant.retriever.search(
                 searched.query, k, extra_queries=searched.extra, extra_weight=searched.weight
