@@ -52,8 +52,9 @@ _HEADER = re.compile(
 # "Passage [2] indicates that X"): the claim is X.
 _LEADIN = re.compile(
     r"(?:\b(?:according to|as (?:stated|mentioned|reported) in|in|from)\s+)?\bPassages?\s*\[\d+\]"
-    r"(?:\s*(?:,|and)\s*(?:Passage\s*)?\[\d+\])*\s*(?:,\s*|(?:both\s+|also\s+)?(?:says?|states?|"
-    r"indicates?|mentions?|shows?|reports?|notes?|explains?)\s+(?:that\s+)?)",
+    r"(?:\s*(?:,|and)\s*(?:Passage\s*)?\[\d+\])*\s*(?:,\s*|(?:both\s+|also\s+)?(?:says?|said|"
+    r"states?|stated|indicated?s?|mention(?:s|ed)?|show(?:s|ed)?|reports?|reported|notes?|noted|"
+    r"explain(?:s|ed)?|(?:tells?|told)\s+us)\s+(?:that\s+)?)",
     re.I,
 )
 # Two statements joined into one sentence, each of which may come from its own passage.
@@ -125,6 +126,8 @@ def strip_headers(reply: str) -> str:
     'It lasted 90 minutes [2].'
     >>> strip_headers("According to Passage [3], Russia withdrew. Passage [2] indicates that they met [2].")
     'Russia withdrew. they met [2].'
+    >>> strip_headers("Passage [1] reported that The Hill said so [1]. Passage [2] tells us that it rained.")
+    'The Hill said so [1]. it rained.'
     """
     return _HEADER.sub("", _LEADIN.sub("", reply)).strip()
 
