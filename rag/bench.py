@@ -50,7 +50,7 @@ def bench_ingest(settings: Settings, texts: list[str], label: str) -> dict[str, 
     from sentence_transformers import SentenceTransformer
 
     from .assistant import Assistant
-    from .embedding import load_embedder, resolve_embed_model
+    from .embedding import embedder_for, resolve_embed_model
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     try:
@@ -59,7 +59,7 @@ def bench_ingest(settings: Settings, texts: list[str], label: str) -> dict[str, 
         for i, text in enumerate(texts):
             (folder / f"{label}-{i:05d}.txt").write_text(text)
         s = settings.with_(home=work / "home", collection=f"bench-{label}")
-        assistant = Assistant(s, embedder=load_embedder(s.embed_model, s.embed_batch))
+        assistant = Assistant(s, embedder=embedder_for(s))
         ms, report = _timed(lambda: assistant.ingest([folder]))
         # The same texts the ingest embedded, as the store holds them: no second chunking pass.
         chunk_texts = [text for _, text, _ in assistant._writable_store().all_chunks()]
@@ -84,12 +84,12 @@ def bench_retrieval(
     """Search latency (query embedding included) at each collection size."""
     import numpy as np
 
-    from .embedding import load_embedder
+    from .embedding import embedder_for
     from .records import Chunk
     from .retrieval import Retriever, open_store
     from .store import CatalogEntry
 
-    embedder = load_embedder(settings.embed_model, settings.embed_batch)
+    embedder = embedder_for(settings)
     real = np.asarray(embedder.embed(texts), dtype=np.float32)
     rng = random.Random(0)
     out: dict[str, Any] = {"real_vectors": len(texts)}

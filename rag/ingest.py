@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .chunking import chunk_spans
@@ -68,9 +68,13 @@ class Indexer:
         max_bytes = int(self.settings.max_file_mb * 1e6)
         pending: list[tuple[Document, list[Chunk]]] = []
         seen: set[str] = set()
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            docs = pool.map(lambda f: (f, read_document(f, max_bytes)), files)
-            for done, (file, doc) in enumerate(docs, 1):
+        writes: list[Future[None]] = []
+        # Files are read on 4 threads; one writer stores each embedded group while the next is
+        # embedded (ONNX Runtime and Chroma leave the GIL), in order, so a group's catalogue
+        # entries are still committed only after its chunks.
+        with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=1) as writer:
+            docs = pool.map(lambda f: self._read(f, max_bytes, catalog), files)
+            for done, (file, doc, chunks) in enumerate(docs, 1):
                 if progress:
                     progress(done, len(files), file.name)
                 if isinstance(doc, str):
@@ -83,13 +87,13 @@ class Indexer:
                     report.unchanged.append(doc.source)
                     continue
                 (report.updated if old else report.added).append(doc.source)
-                pending.append(
-                    (doc, make_chunks(doc, self.settings.chunk_tokens, self.settings.chunk_overlap))
-                )
+                pending.append((doc, chunks))
                 if sum(len(c) for _, c in pending) >= EMBED_GROUP:
-                    self._write(pending, set(catalog))
+                    self._write(pending, set(catalog), writer, writes)
                     pending = []
-        self._write(pending, set(catalog))
+            self._write(pending, set(catalog), writer, writes)
+            for write in writes:
+                write.result()  # a failed write stops the run here, with its own message
 
         for folder in (p.resolve() for p in folders if p.is_dir()):
             for path, entry in catalog.items():
@@ -102,13 +106,47 @@ class Indexer:
         report.seconds = round(time.perf_counter() - began, 3)
         return report
 
-    def _write(self, pending: list[tuple[Document, list[Chunk]]], replacing: set[str]) -> None:
-        """Write a group of documents: all their chunks, then the older versions' chunks are
-        deleted, then their catalogue entries are committed (the step that makes them live)."""
+    def _read(
+        self, file: Path, max_bytes: int, catalog: dict[str, CatalogEntry]
+    ) -> tuple[Path, Document | str, list[Chunk]]:
+        """A file read and, when new or changed, chunked (on a reader thread)."""
+        doc = read_document(file, max_bytes)
+        if isinstance(doc, str):
+            return file, doc, []
+        old = catalog.get(doc.path)
+        if old is not None and old.sha256 == doc.sha256:
+            return file, doc, []
+        return file, doc, make_chunks(doc, self.settings.chunk_tokens, self.settings.chunk_overlap)
+
+    def _write(
+        self,
+        pending: list[tuple[Document, list[Chunk]]],
+        replacing: set[str],
+        writer: ThreadPoolExecutor,
+        writes: list[Future[None]],
+    ) -> None:
+        """Embed a group of documents here, then hand it to ``writer`` to store; at most one
+        stored group waits behind the one being written."""
         if not pending:
             return
         chunks = [c for _, doc_chunks in pending for c in doc_chunks]
-        self.store.upsert(chunks, self.embedder.embed([c.text for c in chunks]))
+        vectors = self.embedder.embed([c.text for c in chunks])
+        while len([w for w in writes if not w.done()]) > 1:
+            next(w for w in writes if not w.done()).result()
+        for done in (w for w in writes if w.done()):
+            done.result()  # raise a failed write's error now rather than after every group
+        writes.append(writer.submit(self._store, pending, chunks, vectors, replacing))
+
+    def _store(
+        self,
+        pending: list[tuple[Document, list[Chunk]]],
+        chunks: list[Chunk],
+        vectors: list[list[float]],
+        replacing: set[str],
+    ) -> None:
+        """Write a group of documents: all their chunks, then the older versions' chunks are
+        deleted, then their catalogue entries are committed (the step that makes them live)."""
+        self.store.upsert(chunks, vectors)
         for doc, _ in pending:
             if doc.path in replacing:
                 self.store.delete_chunks(doc.path, keep_sha256=doc.sha256)

@@ -13,7 +13,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, embedder_for
 from .errors import NoIndexError
 from .metrics import rrf_fuse
 from .records import Hit
@@ -42,7 +42,7 @@ class Retriever:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch)
+            self._embedder = embedder_for(self.settings)
         return self._embedder
 
     @property

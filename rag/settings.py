@@ -26,7 +26,8 @@ class Settings:
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000: use a Chroma server instead
     collection: str = "documents"
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
-    embed_batch: int = 64
+    embed_batch: int = 0  # texts per embedding call; 0: the backend's best (torch 64, onnx-int8 8)
+    embed_backend: str = "onnx-int8"  # onnx-int8 | torch
     model: str = "qwen2.5-coder-1.5b"  # preset name, or a path to a GGUF file
     llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
     llm_api_key: str = ""
@@ -54,6 +55,10 @@ class Settings:
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise SettingsError(
                 f"RAG_RETRIEVAL={self.retrieval!r} is not one of hybrid, dense, bm25."
+            )
+        if self.embed_backend not in ("onnx-int8", "torch"):
+            raise SettingsError(
+                f"RAG_EMBED_BACKEND={self.embed_backend!r} is not one of onnx-int8, torch."
             )
         if not 3 <= len(self.collection) <= 512:
             raise SettingsError("RAG_COLLECTION must be 3 to 512 characters long.")

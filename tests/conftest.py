@@ -83,9 +83,17 @@ def assistant(settings: Settings, embedder: HashEmbedder, generator: ScriptedGen
 # -- the real parts, loaded once per test session ---------------------------------------
 @pytest.fixture(scope="session")
 def real_embedder():
-    from rag.embedding import load_embedder
+    """The packaged model through the default backend (ONNX, int8), as the product runs it."""
+    from rag.embedding import embedder_for
 
-    return load_embedder("all-MiniLM-L6-v2")
+    return embedder_for(Settings.from_env({}))
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    from rag.embedding import embedder_for
+
+    return embedder_for(Settings.from_env({}, embed_backend="torch"))
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,7 @@ def test_ingest_json_report_fields(monkeypatch, tmp_path, embedder):
     """--json prints the IngestReport fields (a public contract); models faked for speed."""
     import rag.retrieval
 
-    monkeypatch.setattr(rag.retrieval, "load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.retrieval, "embedder_for", lambda *a, **k: embedder)
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.txt").write_text("Blinken met Lavrov in Geneva on Friday.")

@@ -77,7 +77,7 @@ def use_fakes_in_cli(
     import rag.assistant
     import rag.retrieval
 
-    monkeypatch.setattr(rag.retrieval, "load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.retrieval, "embedder_for", lambda *a, **k: embedder)
     if generator is not None:
         monkeypatch.setattr(rag.assistant, "load_generator", lambda settings: generator)
 

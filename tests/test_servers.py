@@ -366,7 +366,7 @@ def test_no_model_server_listening_is_a_one_line_model_error(
 
     import rag.retrieval
 
-    monkeypatch.setattr(rag.retrieval, "load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.retrieval, "embedder_for", lambda *a, **k: embedder)
     for name, value in (
         ("RAG_LLM_URL", url),
         ("RAG_RETRIEVAL", "bm25"),

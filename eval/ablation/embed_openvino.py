@@ -20,7 +20,7 @@ from rag.datasets import load_scifact
 from rag.embedding import load_embedder
 from rag.chunking import chunk_spans
 
-st = load_embedder("all-MiniLM-L6-v2")._model
+st = load_embedder("all-MiniLM-L6-v2", backend="torch")._model
 corpus, _, _ = load_scifact()
 docs = [corpus[k] for k in sorted(corpus)][:300]
 texts = [d[s:e] for d in docs for s, e in chunk_spans(d)]

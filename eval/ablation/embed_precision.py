@@ -25,7 +25,7 @@ from rag.embedding import load_embedder
 
 def main() -> None:
     warnings.filterwarnings("ignore")
-    model = load_embedder("all-MiniLM-L6-v2")._model  # type: ignore[attr-defined]
+    model = load_embedder("all-MiniLM-L6-v2", backend="torch")._model  # type: ignore[attr-defined]
     corpus, _, _ = load_scifact()
     texts = [corpus[k] for k in sorted(corpus)][:300]
 
