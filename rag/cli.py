@@ -206,18 +206,26 @@ def delete(source: str) -> None:
 
 
 @cli.command()
-@click.option("--fetch", is_flag=True, help="Assemble and verify the configured model now.")
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Assemble and verify the configured model now, and prepare the embedding model.",
+)
 def models(fetch: bool) -> None:
     """List the model presets and whether each is installed and verified.
 
     Example: rag models --fetch
     """
+    from .embedding import embedder_for, embedder_status
     from .models import PRESETS, resolve_model, verify
 
     settings = _settings()
     if fetch:
         path, name = resolve_model(settings)
         click.echo(f"{name}: verified at {path}")
+        if settings.embed_backend == "onnx-int8":
+            embedder_for(settings)  # exported on first use: now rather than at the first ingest
+    click.echo(f"  {settings.embed_model} ({settings.embed_backend}): {embedder_status(settings)}")
     for name, preset in PRESETS.items():
         mark = "*" if name == settings.model else " "
         click.echo(f"{mark} {name:20s} {preset.description}: {verify(settings, name)}")

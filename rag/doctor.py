@@ -26,12 +26,9 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
         report["models"][name] = verify(settings, name)
     if settings.llm_url:
         report["models"]["remote"] = f"generation goes to {settings.llm_url}"
-    try:
-        from .embedding import resolve_embed_model
+    from .embedding import embedder_status
 
-        report["models"]["embedding"] = f"ok ({resolve_embed_model(settings.embed_model)})"
-    except RagError as exc:
-        report["models"]["embedding"] = str(exc)
+    report["models"]["embedding"] = embedder_status(settings)
     try:
         from .embedding import embedder_for
         from .retrieval import open_store

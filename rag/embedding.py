@@ -73,9 +73,12 @@ class SentenceTransformerEmbedder:
 
 class OnnxEmbedder:
     """The same sentence-transformers model run by ONNX Runtime, fused and quantised to int8
-    (``rag.onnx_export``): about 1.7 times PyTorch's speed on two cores, vectors within
-    0.986 cosine of PyTorch's. The first use exports the model (needs torch, about 10 s) into
-    ``cache``; later loads need only onnxruntime and tokenizers."""
+    (``rag.onnx_export``, ``RAG_EMBED_BACKEND=onnx-int8``): about 2 times PyTorch's speed on
+    two cores, vectors within 0.986 cosine of PyTorch's. Not the default: those small
+    differences cost retrieval (SciFact nDCG@10 0.707 -> 0.698) and, through the sentences
+    focus picks, seed answers (62 -> 56 of 78; eval/README.md). The first use exports the
+    model (needs torch, about 10 s) into ``cache``; later loads need only onnxruntime and
+    tokenizers."""
 
     def __init__(
         self, model: str = "all-MiniLM-L6-v2", batch_size: int = 8, cache: Path | None = None
@@ -212,7 +215,7 @@ def resolve_embed_model(model: str) -> Path:
     return Path(str(module.__file__)).parent / "model"
 
 
-BACKENDS = ("onnx-int8", "torch")
+BACKENDS = ("torch", "onnx-int8")
 # Texts per call each backend encodes fastest on two cores (SciFact chunks, sorted by length):
 # ONNX Runtime 110 chunks/s at 4-8, 85 at 64; PyTorch gains from larger batches.
 BEST_BATCH = {"onnx-int8": 8, "torch": 64}
@@ -220,10 +223,10 @@ BEST_BATCH = {"onnx-int8": 8, "torch": 64}
 
 @lru_cache(maxsize=4)
 def load_embedder(
-    model: str, batch_size: int = 0, backend: str = "onnx-int8", cache: Path | None = None
+    model: str, batch_size: int = 0, backend: str = "torch", cache: Path | None = None
 ) -> SentenceTransformerEmbedder | OnnxEmbedder:
     """One loaded model per process, however many assistants and retrievers use it.
-    ``backend``: "onnx-int8" (the default, ``OnnxEmbedder``) or "torch"; ``batch_size`` 0:
+    ``backend``: "torch" (the default) or "onnx-int8" (``OnnxEmbedder``); ``batch_size`` 0:
     the backend's best."""
     if backend == "torch":
         return SentenceTransformerEmbedder(model, batch_size or BEST_BATCH[backend])
@@ -237,6 +240,23 @@ def embedder_for(settings: Settings) -> SentenceTransformerEmbedder | OnnxEmbedd
     return load_embedder(
         settings.embed_model, settings.embed_batch, settings.embed_backend, settings.cache
     )
+
+
+def embedder_status(settings: Settings) -> str:
+    """One line on the configured embedding model: installed, and for the ONNX backend
+    whether its export is made yet."""
+    try:
+        folder = resolve_embed_model(settings.embed_model)
+        if settings.embed_backend != "onnx-int8":
+            return f"ok ({folder})"
+        from .onnx_export import cached_path
+
+        path = cached_path(folder, settings.cache)
+    except ModelError as exc:
+        return str(exc)
+    if path.is_file():
+        return f"ok ({folder}; int8 export {path})"
+    return f"ok ({folder}); not exported yet: the first use exports it (about 10 s), or run `rag models --fetch`"
 
 
 class HashEmbedder:

@@ -82,7 +82,7 @@ def eval_command(
 ) -> None:
     """Measure the assistant, offline and reproducibly (greedy decoding, seed 0).
 
-    Without --benchmark: ingest seeds/ into its own collection (eval-seeds-<embedder>,
+    Without --benchmark: ingest seeds/ into its own collection (eval-seeds-<embedder>[-<backend>],
     idempotent), ask every question of the set and score retrieval, answers, abstention,
     citations and latency. Writes <timestamp>-<model>.json and .md with two plots, and
     latest-<model>.json, into --out.

@@ -707,11 +707,12 @@ def seed_assistant(
     settings: Settings, *, embedder: Any = None, generator: Any = None, seeds: Path = SEEDS_DIR
 ) -> Assistant:
     """An assistant over the seed articles only, in its own collection of ``settings.home``
-    (``eval-seeds-<embedding model>``), so the user's documents never change the scores.
-    Ingesting is idempotent: unchanged seeds are skipped."""
+    (``eval-seeds-<embedding model>``, ``-onnx-int8`` added for that backend), so the user's
+    documents never change the scores. Ingesting is idempotent: unchanged seeds are skipped."""
     from .assistant import Assistant
 
-    collection = slug(f"eval-seeds-{Path(settings.embed_model).name}")[:200]
+    suffix = "" if settings.embed_backend == "torch" else f"-{settings.embed_backend}"
+    collection = slug(f"eval-seeds-{Path(settings.embed_model).name}{suffix}")[:200]
     assistant = Assistant(
         settings.with_(collection=collection), embedder=embedder, generator=generator
     )

@@ -27,7 +27,7 @@ class Settings:
     collection: str = "documents"
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
     embed_batch: int = 0  # texts per embedding call; 0: the backend's best (torch 64, onnx-int8 8)
-    embed_backend: str = "onnx-int8"  # onnx-int8 | torch
+    embed_backend: str = "torch"  # torch | onnx-int8 (faster ingest, slightly different vectors)
     model: str = "qwen2.5-coder-1.5b"  # preset name, or a path to a GGUF file
     llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
     llm_api_key: str = ""
@@ -58,7 +58,7 @@ class Settings:
             )
         if self.embed_backend not in ("onnx-int8", "torch"):
             raise SettingsError(
-                f"RAG_EMBED_BACKEND={self.embed_backend!r} is not one of onnx-int8, torch."
+                f"RAG_EMBED_BACKEND={self.embed_backend!r} is not one of torch, onnx-int8."
             )
         if not 3 <= len(self.collection) <= 512:
             raise SettingsError("RAG_COLLECTION must be 3 to 512 characters long.")

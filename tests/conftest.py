@@ -83,17 +83,18 @@ def assistant(settings: Settings, embedder: HashEmbedder, generator: ScriptedGen
 # -- the real parts, loaded once per test session ---------------------------------------
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The packaged model through the default backend (ONNX, int8), as the product runs it."""
+    """The packaged model through the default backend (PyTorch), as the product runs it."""
     from rag.embedding import embedder_for
 
     return embedder_for(Settings.from_env({}))
 
 
 @pytest.fixture(scope="session")
-def torch_embedder():
+def onnx_embedder():
+    """The same model exported to ONNX and quantised to int8 (``RAG_EMBED_BACKEND=onnx-int8``)."""
     from rag.embedding import embedder_for
 
-    return embedder_for(Settings.from_env({}, embed_backend="torch"))
+    return embedder_for(Settings.from_env({}, embed_backend="onnx-int8"))
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,14 @@ def test_ingest_is_measured_against_plain_encoding_of_the_same_chunks(settings):
     assert result["ratio_vs_plain"] == pytest.approx(expected, rel=0.05)
 
 
+def test_the_onnx_backend_is_measured_against_the_same_baseline(settings):
+    seeds = [p.read_text() for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
+    result = bench_ingest(settings.with_(embed_backend="onnx-int8"), seeds, "seeds", plain_rate=40.0)
+    assert result["report"] == {"added": 5, "skipped": 0}
+    assert result["plain_encode_chunks_per_s"] == 40.0
+    assert result["ratio_vs_plain"] == pytest.approx(result["project_chunks_per_s"] / 40.0, rel=0.05)
+
+
 def test_retrieval_is_timed_at_each_collection_size(settings):
     texts = [f"Abstract {i}: protein {i % 7} binds receptor {i % 11} in cells." for i in range(60)]
     result = bench_retrieval(settings, texts, [100, 400], ["Which protein binds the receptor?"] * 3)

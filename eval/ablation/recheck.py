@@ -7,7 +7,8 @@ rebuilds the passages the model was shown (retrieval and focus are deterministic
 is loaded: the prompt budget never binds for the seed set), runs `Assistant.review` (the
 checker and the note on differing figures) on the saved reply and prints answer accuracy and abstention accuracy. It isolates checker
 changes from model changes: same replies, new checker. `-v` lists the questions whose
-outcome changed.
+outcome changed. Runs made before session 8 embedded with PyTorch: replay them with
+`RAG_EMBED_BACKEND=torch` so that the passages rebuilt are the ones the model saw.
 """
 
 from __future__ import annotations
