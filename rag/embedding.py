@@ -216,9 +216,10 @@ def resolve_embed_model(model: str) -> Path:
 
 
 BACKENDS = ("torch", "onnx-int8")
-# Texts per call each backend encodes fastest on two cores (SciFact chunks, sorted by length):
-# ONNX Runtime 110 chunks/s at 4-8, 85 at 64; PyTorch gains from larger batches.
-BEST_BATCH = {"onnx-int8": 8, "torch": 64}
+# Texts per model call each backend encodes fastest on two cores (the chunks of 600 SciFact
+# abstracts in ingest's groups of 256, each sorted by length; eval/README.md): PyTorch 61 /
+# 55 / 52 / 47 chunks/s at 8 / 16 / 32 / 64, identical vectors; ONNX int8 112 at 8, 85 at 64.
+BEST_BATCH = {"torch": 8, "onnx-int8": 8}
 
 
 @lru_cache(maxsize=4)

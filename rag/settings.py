@@ -26,7 +26,7 @@ class Settings:
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000: use a Chroma server instead
     collection: str = "documents"
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
-    embed_batch: int = 0  # texts per embedding call; 0: the backend's best (torch 64, onnx-int8 8)
+    embed_batch: int = 0  # texts per model call; 0: the backend's best on two cores (8)
     embed_backend: str = "torch"  # torch | onnx-int8 (faster ingest, slightly different vectors)
     model: str = "qwen2.5-coder-1.5b"  # preset name, or a path to a GGUF file
     llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
