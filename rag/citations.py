@@ -282,8 +282,11 @@ def check(
             continue
         named = names(claim, passages)
         # Names the question supplies are context, except the claim's subject (its first
-        # name): "Lavrov told the Council X" needs Lavrov in the sentence that says X.
+        # name): "Lavrov told the Council X" needs Lavrov in the sentence that says X; not
+        # when it only repeats the question's own phrase ("the Geneva meeting lasted ...").
         subject = next((w for w in re.findall(r"[\w'’-]+", claim) if w in named), None)
+        if subject and repeats_phrase(claim, subject, question):
+            subject = None
         required = {n for n in named if n.lower() not in given or n == subject}
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
         good = _supporting(claim, cited, texts, required, threshold, asked)
@@ -325,6 +328,21 @@ def check(
         if n in quotes
     ]
     return Checked(" ".join(kept), citations, False, dropped)
+
+
+def repeats_phrase(claim: str, name: str, question: str) -> bool:
+    """Whether ``name`` and the word after it in ``claim`` come together in ``question``
+    too: then the name modifies the question's own phrase and is not the claim's subject.
+
+    >>> repeats_phrase("The Geneva meeting lasted 90 minutes.", "Geneva", "How long did the Geneva meeting last?")
+    True
+    >>> repeats_phrase("Lavrov told the Council it.", "Lavrov", "What did Lavrov tell the Council?")
+    False
+    """
+    after = re.search(rf"\b{re.escape(name)}\s+([a-z][\w'’-]*)", claim)
+    return bool(after) and bool(
+        re.search(rf"\b{re.escape(name)}\s+{re.escape(after.group(1))}\b", question, re.I)
+    )
 
 
 def split_clauses(claim: str) -> list[str]:

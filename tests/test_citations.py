@@ -90,6 +90,20 @@ def test_names_from_the_question_are_context_but_the_subject_must_be_supported()
     assert check("Lavrov told the UN Security Council: I am here not to start a war.", un, "What did Lavrov tell the UN Security Council?").abstained
 
 
+def test_a_name_that_only_repeats_the_questions_phrase_is_not_the_subject():
+    """The README's first question: "The Geneva meeting lasted ..." repeats the question's
+    "Geneva meeting"; the sentence saying 90 minutes need not name Geneva."""
+    passages = [
+        hit(1, "Blinken told Lavrov ahead of the meeting, which lasted around 90 minutes."),
+        hit(2, "Blinken and Lavrov gathered early Friday in Geneva, Switzerland."),
+    ]
+    c = check("The Geneva meeting lasted around 90 minutes. [1]", passages, "How long did the Geneva meeting last?")
+    assert c.text == "The Geneva meeting lasted around 90 minutes [1]."
+    # A subject stays a subject when it does something other than the question's phrase.
+    told = check("Geneva hosted talks that lasted around 90 minutes. [1]", passages, "How long did the Geneva meeting last?")
+    assert told.abstained
+
+
 def test_a_true_sentence_that_does_not_address_the_question_is_dropped():
     c = check("Russia assembled between 160,000 and 190,000 troops [2].", PASSAGES, "What is the population of Ukraine?")
     assert c.abstained

@@ -60,6 +60,16 @@ def test_default_model_answers_the_geneva_question_with_its_source(cli_home):
     assert set(answer["timings_ms"]) == {"retrieve", "first_token", "total"}
 
 
+def test_the_readme_question_is_answered_and_cited(cli_home):
+    """"How long did the Geneva meeting last?": the model says "The Geneva meeting lasted
+    around 90 minutes", and the sentence saying so names no Geneva (the checker once
+    dropped it for that)."""
+    answer = json.loads(run("ask", "--json", "How long did the Geneva meeting last?", home=cli_home).stdout)
+    assert not answer["abstained"]
+    assert "90 minutes" in answer["answer"]
+    assert [c["source"] for c in answer["citations"]] == [GENEVA]
+
+
 def test_default_model_abstains_on_the_population_of_ukraine(cli_home):
     answer = json.loads(run("ask", "--json", "What is the population of Ukraine?", home=cli_home).stdout)
     assert answer["abstained"] is True
