@@ -340,9 +340,10 @@ def repeats_phrase(claim: str, name: str, question: str) -> bool:
     False
     """
     after = re.search(rf"\b{re.escape(name)}\s+([a-z][\w'’-]*)", claim)
-    return bool(after) and bool(
-        re.search(rf"\b{re.escape(name)}\s+{re.escape(after.group(1))}\b", question, re.I)
-    )
+    if after is None:
+        return False
+    phrase = rf"\b{re.escape(name)}\s+{re.escape(after.group(1))}\b"
+    return bool(re.search(phrase, question, re.I))
 
 
 def split_clauses(claim: str) -> list[str]:
