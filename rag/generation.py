@@ -15,8 +15,10 @@ answer in front of it (eval/README.md); an attempted answer still has to pass th
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -87,6 +89,9 @@ class LlamaCppGenerator:
                 f"llama.cpp could not load {model_path} ({exc}): the file may be corrupt; "
                 "run `rag models` to verify it."
             ) from None
+        # Free the model before the interpreter tears its modules down: left to Llama.__del__
+        # at exit, llama.cpp's bindings may already be gone ("Exception ignored in ...").
+        atexit.register(_close, weakref.ref(self._llm))
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -142,6 +147,12 @@ class LlamaCppGenerator:
                         found.add(tokens[0])
             self._openings[text] = sorted(found)
         return self._openings[text]
+
+
+def _close(llm: weakref.ref[Any]) -> None:
+    model = llm()
+    if model is not None:
+        model.close()
 
 
 class OpenAIGenerator:
