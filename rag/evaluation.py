@@ -36,6 +36,7 @@ from .chunking import sentence_spans
 from .citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
 from .conflicts import quoted_figure
 from .dates import read_dated
+from .embedding import index_suffix
 from .errors import InputError
 from .followup import plan
 from .metrics import (
@@ -711,7 +712,7 @@ def seed_assistant(
     documents never change the scores. Ingesting is idempotent: unchanged seeds are skipped."""
     from .assistant import Assistant
 
-    suffix = "" if settings.embed_backend == "torch" else f"-{settings.embed_backend}"
+    suffix = index_suffix(settings.embed_backend)
     collection = slug(f"eval-seeds-{Path(settings.embed_model).name}{suffix}")[:200]
     assistant = Assistant(
         settings.with_(collection=collection), embedder=embedder, generator=generator

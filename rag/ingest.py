@@ -68,10 +68,10 @@ class Indexer:
         max_bytes = int(self.settings.max_file_mb * 1e6)
         pending: list[tuple[Document, list[Chunk]]] = []
         seen: set[str] = set()
-        writes: list[Future[None]] = []
-        # Files are read on 4 threads; one writer stores each embedded group while the next is
-        # embedded (ONNX Runtime and Chroma leave the GIL), in order, so a group's catalogue
-        # entries are still committed only after its chunks.
+        last: Future[None] | None = None  # the group being stored
+        # Files are read and chunked on 4 threads; one writer stores each embedded group while
+        # the next is embedded (the model and Chroma leave the GIL), in order, so a group's
+        # catalogue entries are still committed only after its chunks.
         with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=1) as writer:
             docs = pool.map(lambda f: self._read(f, max_bytes, catalog), files)
             for done, (file, doc, chunks) in enumerate(docs, 1):
@@ -89,11 +89,11 @@ class Indexer:
                 (report.updated if old else report.added).append(doc.source)
                 pending.append((doc, chunks))
                 if sum(len(c) for _, c in pending) >= EMBED_GROUP:
-                    self._write(pending, set(catalog), writer, writes)
+                    last = self._write(pending, set(catalog), writer, last)
                     pending = []
-            self._write(pending, set(catalog), writer, writes)
-            for write in writes:
-                write.result()  # a failed write stops the run here, with its own message
+            last = self._write(pending, set(catalog), writer, last)
+            if last is not None:
+                last.result()  # a failed write stops the run here, with its own message
 
         for folder in (p.resolve() for p in folders if p.is_dir()):
             for path, entry in catalog.items():
@@ -123,19 +123,17 @@ class Indexer:
         pending: list[tuple[Document, list[Chunk]]],
         replacing: set[str],
         writer: ThreadPoolExecutor,
-        writes: list[Future[None]],
-    ) -> None:
-        """Embed a group of documents here, then hand it to ``writer`` to store; at most one
-        stored group waits behind the one being written."""
+        previous: Future[None] | None,
+    ) -> Future[None] | None:
+        """Embed a group of documents here while ``previous`` is stored, then wait for it (a
+        failed write raises now) and hand this group to ``writer``; returns its future."""
         if not pending:
-            return
+            return previous
         chunks = [c for _, doc_chunks in pending for c in doc_chunks]
         vectors = self.embedder.embed([c.text for c in chunks])
-        while len([w for w in writes if not w.done()]) > 1:
-            next(w for w in writes if not w.done()).result()
-        for done in (w for w in writes if w.done()):
-            done.result()  # raise a failed write's error now rather than after every group
-        writes.append(writer.submit(self._store, pending, chunks, vectors, replacing))
+        if previous is not None:
+            previous.result()
+        return writer.submit(self._store, pending, chunks, vectors, replacing)
 
     def _store(
         self,

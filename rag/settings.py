@@ -15,6 +15,7 @@ from typing import Any
 from .errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("torch", "onnx-int8")  # RAG_EMBED_BACKEND: rag.embedding.load_embedder
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ class Settings:
             raise SettingsError(
                 f"RAG_RETRIEVAL={self.retrieval!r} is not one of hybrid, dense, bm25."
             )
-        if self.embed_backend not in ("onnx-int8", "torch"):
+        if self.embed_backend not in BACKENDS:
             raise SettingsError(
-                f"RAG_EMBED_BACKEND={self.embed_backend!r} is not one of torch, onnx-int8."
+                f"RAG_EMBED_BACKEND={self.embed_backend!r} is not one of {', '.join(BACKENDS)}."
             )
         if not 3 <= len(self.collection) <= 512:
             raise SettingsError("RAG_COLLECTION must be 3 to 512 characters long.")
