@@ -159,3 +159,23 @@ def chunk_spans(text: str, max_tokens: int = 160, overlap: int = 32) -> list[tup
             back += units[k][2]
         i = k
     return chunks
+
+
+def indexed_text(text: str, title: str) -> str:
+    r"""What BM25 indexes for a chunk: its text under the document's title, unless the chunk
+    already begins with it. A later chunk of an abstract rarely names its subject ("The mice
+    were ..."); the title does (SciFact nDCG@10 0.707 -> 0.718 with exact dense search,
+    eval/README.md). Dense vectors are of the chunk alone: titles shared by a collection on
+    one topic (the seed articles) pull every chunk of a titled article towards every
+    question, where BM25's inverse document frequency discounts such words (seed recall@5
+    0.983 -> 0.963 with titles embedded too). What is stored, shown and cited is the chunk.
+
+    >>> indexed_text("The mice gained weight.", "Diet and obesity")
+    'Diet and obesity\nThe mice gained weight.'
+    >>> indexed_text("Diet and obesity\nWe fed mice.", "Diet and obesity"), indexed_text("x", "")
+    ('Diet and obesity\nWe fed mice.', 'x')
+    """
+    title = title.strip()
+    if not title or text.lstrip().startswith(title):
+        return text
+    return f"{title}\n{text}"

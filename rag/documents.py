@@ -22,6 +22,7 @@ _DATE_COMPACT = re.compile(
     r"^\s*(?:date\s*[:=]?\s*)?((?:19|20)\d{2})(\d{2})(\d{2})\s*$", re.I | re.M
 )
 _DATE_ISO = re.compile(r"\bdate\s*[:=]?\s*((?:19|20)\d{2})-(\d{2})-(\d{2})\b", re.I)
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s")
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$", re.M)
 
 
@@ -125,6 +126,8 @@ def extract_metadata(text: str, suffix: str = ".txt") -> tuple[str, str, str]:
     ('Blinken to meet Lavrov', '2022-01-18', 'https://x.org/a')
     >>> extract_metadata(" date 2022-02-18 United States Secretary of State said.")[1]
     '2022-02-18'
+    >>> [extract_metadata(t)[0] for t in ("Diet and obesity in mice.\\nWe fed.", "Hi. Read this.\\nOk.", "One line.")]
+    ['Diet and obesity in mice.', '', '']
     """
     head = text[:3000]
     date = ""
@@ -142,10 +145,14 @@ def _title(text: str, suffix: str) -> str:
         for line in lines:
             if line.startswith("#"):
                 return line.lstrip("#").strip()
-    for line in lines[:3]:
+    for i, line in enumerate(lines[:3]):
+        # A first line may end with a period (papers' titles often do) when more text follows
+        # and it is one sentence: "Diet and obesity in mice." but not "Hi. Read this."
+        period_title = i == 0 and len(lines) > 1 and not _SENTENCE_END.search(line[:-1])
         if (
             len(line) <= 150
-            and not line.endswith((".", "…", "...", ":"))
+            and not line.endswith(("…", "..", ":"))
+            and (not line.endswith(".") or period_title)
             and not _URL_LINE.match(line)
             and not _DATE_COMPACT.match(line)
         ):

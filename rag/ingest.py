@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from .chunking import chunk_spans
@@ -25,6 +26,17 @@ from .store import CatalogEntry, ChromaStore
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
 EMBED_GROUP = 256  # chunks embedded per call across documents
+# How a document is indexed; raise it when that changes, and the next ingest redoes every
+# document. 2: chunk settings and this number became part of a document's identity.
+RECIPE = 2
+
+
+def index_version(sha256: str, settings: Settings) -> str:
+    """A document's identity in the index: its text's hash with the way it is chunked and
+    embedded, so that changing ``RAG_CHUNK_TOKENS``/``RAG_CHUNK_OVERLAP`` or the recipe
+    re-indexes unchanged files on the next ingest instead of keeping their old chunks."""
+    key = f"{sha256}\0{RECIPE}\0{settings.chunk_tokens}\0{settings.chunk_overlap}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def make_chunks(doc: Document, max_tokens: int, overlap: int) -> list[Chunk]:
@@ -113,6 +125,7 @@ class Indexer:
         doc = read_document(file, max_bytes)
         if isinstance(doc, str):
             return file, doc, []
+        doc = replace(doc, sha256=index_version(doc.sha256, self.settings))
         old = catalog.get(doc.path)
         if old is not None and old.sha256 == doc.sha256:
             return file, doc, []

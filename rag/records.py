@@ -18,7 +18,7 @@ class Document:
     path: str  # absolute path of the file
     source: str  # file name, as shown to users and cited
     text: str
-    sha256: str  # of the decoded text; the document's identity for re-ingest
+    sha256: str  # of the decoded text (in the index: with how it was chunked, ingest.index_version)
     title: str = ""
     date: str = ""  # ISO yyyy-mm-dd when the text states one, else ""
     url: str = ""

@@ -13,6 +13,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
+from .chunking import indexed_text
 from .embedding import Embedder, embedder_for
 from .errors import NoIndexError
 from .metrics import rrf_fuse
@@ -119,7 +120,7 @@ class _Lexical:
         self._bm25 = bm25s.BM25()
         if rows:
             tokens = bm25s.tokenize(
-                [text for _, text, _ in rows],
+                [indexed_text(text, str(meta.get("title", ""))) for _, text, meta in rows],
                 stopwords="en",
                 stemmer=_stemmer(),
                 show_progress=False,

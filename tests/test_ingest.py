@@ -118,3 +118,51 @@ def test_delete_removes_a_document(settings, embedder, seeds):
     assert a.delete("004_e63c1b3594661294.txt") == [str((seeds / "004_e63c1b3594661294.txt").resolve())]
     assert len(a.documents()) == 4
     assert a.delete("nope.txt") == []
+
+
+class _Recording(HashEmbedder):
+    """Remembers every text it was asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=256)
+        self.seen: list[str] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.seen.extend(texts)
+        return super().embed(texts)
+
+
+def _article(tmp_path, sentences: int = 60):
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    body = " ".join(f"Sentence {i} says the mice gained weight on day {i}." for i in range(sentences))
+    (folder / "paper.txt").write_text(f"Dietary zinc and obesity in mice.\n{body}")
+    return folder
+
+
+def test_bm25_indexes_every_chunk_under_its_documents_title_and_dense_the_chunk_alone(settings, tmp_path):
+    embedder = _Recording()
+    a = make(settings, embedder)
+    a.ingest([_article(tmp_path)])
+    chunks = a.retriever.store.all_chunks()
+    assert len(chunks) > 2
+    later = [(text, meta) for _, text, meta in chunks if meta["index"] > 0]
+    assert all(not text.startswith("Dietary zinc") for text, _ in later)  # stored as written
+    assert sorted(embedder.seen) == sorted(text for _, text, _ in chunks)
+    # BM25 alone finds a later chunk by a word only the title has.
+    bm25 = Retriever(settings.with_(retrieval="bm25"), embedder=embedder, store=a.retriever.store)
+    assert any(h.index > 0 for h in bm25.search("zinc", k=10))
+
+
+def test_changing_the_chunk_size_reindexes_unchanged_files(settings, tmp_path):
+    folder = _article(tmp_path)
+    first = make(settings, HashEmbedder(dim=256)).ingest([folder])
+    again = make(settings, HashEmbedder(dim=256)).ingest([folder])
+    assert again.unchanged == ["paper.txt"]
+    smaller = settings.with_(chunk_tokens=60, chunk_overlap=10)
+    b = make(smaller, HashEmbedder(dim=256))
+    report = b.ingest([folder])
+    assert report.updated == ["paper.txt"] and report.chunks > first.chunks
+    texts = [text for _, text, _ in b.retriever.store.all_chunks()]
+    assert len(texts) == report.chunks == len(set(texts))  # the old chunks are gone
+    assert b.ingest([folder]).unchanged == ["paper.txt"]
