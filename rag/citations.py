@@ -322,12 +322,13 @@ def check(
         kept.append(body.rstrip(".!?") + "".join(f" [{n}]" for n in good) + end)
     if not kept:
         return Checked("", [], True, dropped)
-    citations = [
-        Citation(n, h.source, h.chunk_id, h.start, h.end, h.text, h.title, h.date, quotes[n])
-        for n, h in enumerate(passages, 1)
-        if n in quotes
-    ]
+    citations = [cite(n, h, quotes[n]) for n, h in enumerate(passages, 1) if n in quotes]
     return Checked(" ".join(kept), citations, False, dropped)
+
+
+def cite(n: int, hit: Hit, quote: str) -> Citation:
+    """Passage ``n`` of the prompt as a citation, with its supporting sentence."""
+    return Citation(n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title, hit.date, quote)
 
 
 def repeats_phrase(claim: str, name: str, question: str) -> bool:

@@ -14,6 +14,13 @@ With either system message the judge gave the same verdicts on the 22 answers it
 A sentence whose words, in order, are a span of its passage is not judged: over three seed
 runs the judge said no to 9 of the 61 other sentences it checked and to none of the 14
 copies (``eval/ablation/verbatim_figures.py``).
+When the judge says no, the sentence may still be what another passage shown to the model
+says: the model often cites the first passage that mentions the event, not the one stating
+the figure ("Blinken will meet Lavrov in Geneva on January 21", cited to "In Geneva on Friday
+(January 21), Blinken will be testing Lavrov ..." beside "... then meet Russian Foreign
+Minister Sergey Lavrov in Geneva on Friday (January 21)"). The other passage that backs the
+sentence best by the lexical test, names included, is judged once more, and the sentence
+is kept citing it if the judge says yes there.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import re
 from collections.abc import Sequence
 
 from .chunking import sentence_spans
-from .citations import markers, strip_markers
+from .citations import SUPPORT_THRESHOLD, best_quote, cite, markers, names, strip_markers, supports
 from .dates import anchor_weekdays, read_dated
 from .generation import Generator
 from .prompting import render
@@ -68,6 +75,8 @@ def verify_figures(
     passages do not say, and the citations still used. ``texts`` are what the model was shown
     of each passage; a sentence copied from one of them (``copied``) is not judged."""
     kept: list[str] = []
+    extra: dict[int, Citation] = {}  # passages a rejected sentence was moved to
+    dated = [read_dated(t, p.date) for t, p in zip(texts, passages)]
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         cited = [n for n in markers(sentence) if 1 <= n <= len(texts)]
@@ -77,9 +86,33 @@ def verify_figures(
             and _DIGIT.search(claim)
             and not any(copied(claim, anchor_weekdays(texts[n - 1], passages[n - 1].date)) for n in cited)
         ):
-            evidence = "\n".join(read_dated(texts[n - 1], passages[n - 1].date) for n in cited)
+            evidence = "\n".join(dated[n - 1] for n in cited)
             if not judge_says(generator, system, template, evidence, claim):
-                continue
+                other = _other_support(claim, cited, dated, passages)
+                if other is None or not judge_says(generator, system, template, dated[other - 1], claim):
+                    continue
+                hit = passages[other - 1]
+                extra[other] = cite(other, hit, best_quote(claim, hit.text, hit.date))
+                end = claim[-1] if claim[-1] in ".!?" else "."
+                sentence = f"{claim.rstrip('.!?')} [{other}]{end}"
         kept.append(sentence)
     used = {n for sentence in kept for n in markers(sentence)}
-    return " ".join(kept), [c for c in citations if c.n in used]
+    known = {c.n for c in citations}
+    chosen = [c for c in citations if c.n in used]
+    chosen += [c for n, c in extra.items() if n in used and n not in known]
+    return " ".join(kept), sorted(chosen, key=lambda c: c.n)
+
+
+def _other_support(
+    claim: str, cited: list[int], dated: Sequence[str], passages: Sequence[Hit]
+) -> int | None:
+    """The passage (1-based) not in ``cited`` whose shown text backs ``claim`` best by the
+    lexical test with every name the claim uses, or None when none reaches the threshold."""
+    required = names(claim, passages)
+    scores = {
+        n: supports(claim, text, required)
+        for n, text in enumerate(dated, 1)
+        if n not in cited
+    }
+    best = max(scores, key=lambda n: scores[n], default=None)
+    return best if best is not None and scores[best] >= SUPPORT_THRESHOLD else None

@@ -78,3 +78,20 @@ def test_copied_compares_words_in_order_whatever_the_case_and_punctuation():
     assert copied("we don't expect to resolve our differences, Blinken said", passage)
     assert not copied("Blinken said we don't expect to resolve our differences", passage)
     assert not copied("the 90-minute meeting", passage)  # under MIN_COPY_WORDS
+
+
+def test_a_figure_rejected_for_its_cited_passage_moves_to_another_shown_passage_that_says_it():
+    first = "In Geneva on Friday (January 21), Blinken will be testing Lavrov on Russia's interest."
+    third = "Blinken will travel to Kyiv, then meet Lavrov in Geneva on Friday (January 21)."
+    hits = [Hit("b.txt", f"c{n}", 0.9, t, 0, len(t), date="2022-01-18") for n, t in enumerate((first, TEXT, third), 1)]
+    g = ScriptedGenerator(lambda m: "yes" if "then meet Lavrov" in m[-1]["content"] else "no")
+    cited = [Citation(1, "b.txt", "c1", 0, len(first), first, date="2022-01-18", quote=first)]
+    answer = "Blinken will meet Lavrov in Geneva on January 21 [1]."
+    text, kept = verify_figures(answer, cited, hits, [first, TEXT, third], g, SYSTEM, JUDGE)
+    assert text == "Blinken will meet Lavrov in Geneva on January 21 [3]."
+    assert [(c.n, c.chunk_id, c.quote) for c in kept] == [(3, "c3", third)]
+    assert len(g.calls) == 2  # the cited passage, then the best other one; passage 2 never
+    # No other passage backs it (names and figures included): dropped as before.
+    g = ScriptedGenerator(lambda m: "no")
+    text, kept = verify_figures(answer, cited, hits[:2], [first, TEXT], g, SYSTEM, JUDGE)
+    assert (text, kept, len(g.calls)) == ("", [], 1)
