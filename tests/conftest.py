@@ -51,6 +51,18 @@ def embedder() -> HashEmbedder:
     return HashEmbedder(dim=256)
 
 
+class CountingEmbedder(HashEmbedder):
+    """A ``HashEmbedder`` that records every text it is asked to embed."""
+
+    def __init__(self, dim: int = 64) -> None:
+        super().__init__(dim=dim)
+        self.embedded: list[str] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.embedded.extend(texts)
+        return super().embed(texts)
+
+
 def reply_citing_first_passage(messages: list[dict[str, str]]) -> str:
     """A scripted model that copies the first sentence of passage [1] and cites it."""
     prompt = messages[-1]["content"]

@@ -1,6 +1,7 @@
 from rag.embedding import HashEmbedder
 from rag.focus import focus
 from rag.records import Hit
+from tests.conftest import CountingEmbedder
 
 SHARED = "The State Department said Blinken will travel to Kyiv on Wednesday."
 
@@ -31,16 +32,6 @@ def test_who_questions_also_see_the_sentence_that_names_the_speaker():
     asked = focus(question, [hit(1, text)], embedder, max_sentences=1, speaker=True)[0].text
     assert plain == quote
     assert asked == "White House press secretary Jen Psaki underscored the urgency. " + quote
-
-
-class CountingEmbedder(HashEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.embedded: list[str] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.embedded.extend(texts)
-        return super().embed(texts)
 
 
 def test_sentences_seen_before_are_not_embedded_again_and_rank_the_same():

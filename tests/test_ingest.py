@@ -5,6 +5,7 @@ from rag.assistant import Assistant
 from rag.embedding import HashEmbedder
 from rag.errors import IndexMismatchError, NoIndexError
 from rag.retrieval import Retriever
+from tests.conftest import CountingEmbedder
 
 SEED_NAMES = [
     "000_20cacabebc80833c.txt",
@@ -120,18 +121,6 @@ def test_delete_removes_a_document(settings, embedder, seeds):
     assert a.delete("nope.txt") == []
 
 
-class _Recording(HashEmbedder):
-    """Remembers every text it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__(dim=256)
-        self.seen: list[str] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.seen.extend(texts)
-        return super().embed(texts)
-
-
 def _article(tmp_path, sentences: int = 60):
     folder = tmp_path / "papers"
     folder.mkdir()
@@ -141,14 +130,14 @@ def _article(tmp_path, sentences: int = 60):
 
 
 def test_bm25_indexes_every_chunk_under_its_documents_title_and_dense_the_chunk_alone(settings, tmp_path):
-    embedder = _Recording()
+    embedder = CountingEmbedder(dim=256)
     a = make(settings, embedder)
     a.ingest([_article(tmp_path)])
     chunks = a.retriever.store.all_chunks()
     assert len(chunks) > 2
     later = [(text, meta) for _, text, meta in chunks if meta["index"] > 0]
     assert all(not text.startswith("Dietary zinc") for text, _ in later)  # stored as written
-    assert sorted(embedder.seen) == sorted(text for _, text, _ in chunks)
+    assert sorted(embedder.embedded) == sorted(text for _, text, _ in chunks)
     # BM25 alone finds a later chunk by a word only the title has.
     bm25 = Retriever(settings.with_(retrieval="bm25"), embedder=embedder, store=a.retriever.store)
     assert any(h.index > 0 for h in bm25.search("zinc", k=10))
