@@ -289,12 +289,12 @@ def check(
             subject = None
         required = {n for n in named if n.lower() not in given or n == subject}
         cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
-        good = _supporting(claim, cited, texts, required, threshold, asked)
+        good = supporting(claim, cited, texts, required, threshold, asked)
         parts = [(claim, n) for n in good]
         if not good:  # "It was shelled on Friday, and Zelenskiy called it a provocation"
             clauses = split_clauses(claim)
             found = [
-                _supporting(c, cited, texts, {n for n in required if name_in(n, c)}, threshold, asked)[:1]
+                supporting(c, cited, texts, {n for n in required if name_in(n, c)}, threshold, asked)[:1]
                 for c in clauses
             ]
             if len(clauses) < 2 or not all(found):
@@ -317,13 +317,22 @@ def check(
             continue  # something other than what "how many ..." asks about
         for (_, n), quote in zip(parts, evidence):
             quotes.setdefault(n, quote)
-        body = claim.rstrip()
-        end = body[-1] if body and body[-1] in ".!?" else "."
-        kept.append(body.rstrip(".!?") + "".join(f" [{n}]" for n in good) + end)
+        kept.append(with_markers(claim, good))
     if not kept:
         return Checked("", [], True, dropped)
     citations = [cite(n, h, quotes[n]) for n, h in enumerate(passages, 1) if n in quotes]
     return Checked(" ".join(kept), citations, False, dropped)
+
+
+def with_markers(claim: str, numbers: Sequence[int]) -> str:
+    """``claim`` ending in its citation markers, before its final punctuation.
+
+    >>> with_markers("It lasted 90 minutes.", [2, 3])
+    'It lasted 90 minutes [2] [3].'
+    """
+    body = claim.rstrip()
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    return body.rstrip(".!?") + "".join(f" [{n}]" for n in numbers) + end
 
 
 def cite(n: int, hit: Hit, quote: str) -> Citation:
@@ -358,7 +367,7 @@ def split_clauses(claim: str) -> list[str]:
     return _CLAUSES.split(claim)
 
 
-def _supporting(
+def supporting(
     claim: str,
     cited: list[int],
     texts: list[str],

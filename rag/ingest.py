@@ -1,8 +1,8 @@
 """Incremental, idempotent ingestion of files into the store.
 
 For each file: unchanged content, chunked the same way (same ``index_version`` as the
-catalogue) is skipped; new or changed content is chunked, embedded and written, then the file's older chunks are deleted and the
-catalogue entry is committed last. Files that vanished from an ingested folder are removed.
+catalogue), is skipped; new or changed content is chunked, embedded and written, then the
+file's older chunks are deleted and the catalogue entry is committed last. Files that vanished from an ingested folder are removed.
 A run killed at any point leaves only whole documents visible (see ``store``), and the next
 run sweeps up what the crash left behind.
 """

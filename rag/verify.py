@@ -29,7 +29,16 @@ import re
 from collections.abc import Sequence
 
 from .chunking import sentence_spans
-from .citations import SUPPORT_THRESHOLD, best_quote, cite, markers, names, strip_markers, supports
+from .citations import (
+    SUPPORT_THRESHOLD,
+    best_quote,
+    cite,
+    markers,
+    names,
+    strip_markers,
+    supporting,
+    with_markers,
+)
 from .dates import anchor_weekdays, read_dated
 from .generation import Generator
 from .prompting import render
@@ -88,31 +97,15 @@ def verify_figures(
         ):
             evidence = "\n".join(dated[n - 1] for n in cited)
             if not judge_says(generator, system, template, evidence, claim):
-                other = _other_support(claim, cited, dated, passages)
-                if other is None or not judge_says(generator, system, template, dated[other - 1], claim):
+                # The checker's own re-pointing, over the passages not cited, names required.
+                others = ["" if n in cited else t for n, t in enumerate(dated, 1)]
+                other = supporting(claim, [], others, names(claim, passages), SUPPORT_THRESHOLD)
+                if not other or not judge_says(generator, system, template, dated[other[0] - 1], claim):
                     continue
-                hit = passages[other - 1]
-                extra[other] = cite(other, hit, best_quote(claim, hit.text, hit.date))
-                end = claim[-1] if claim[-1] in ".!?" else "."
-                sentence = f"{claim.rstrip('.!?')} [{other}]{end}"
+                hit = passages[other[0] - 1]
+                extra[other[0]] = cite(other[0], hit, best_quote(claim, hit.text, hit.date))
+                sentence = with_markers(claim, other)
         kept.append(sentence)
     used = {n for sentence in kept for n in markers(sentence)}
-    known = {c.n for c in citations}
-    chosen = [c for c in citations if c.n in used]
-    chosen += [c for n, c in extra.items() if n in used and n not in known]
-    return " ".join(kept), sorted(chosen, key=lambda c: c.n)
-
-
-def _other_support(
-    claim: str, cited: list[int], dated: Sequence[str], passages: Sequence[Hit]
-) -> int | None:
-    """The passage (1-based) not in ``cited`` whose shown text backs ``claim`` best by the
-    lexical test with every name the claim uses, or None when none reaches the threshold."""
-    required = names(claim, passages)
-    scores = {
-        n: supports(claim, text, required)
-        for n, text in enumerate(dated, 1)
-        if n not in cited
-    }
-    best = max(scores, key=lambda n: scores[n], default=None)
-    return best if best is not None and scores[best] >= SUPPORT_THRESHOLD else None
+    by_number = extra | {c.n: c for c in citations}
+    return " ".join(kept), [by_number[n] for n in sorted(used) if n in by_number]
