@@ -1,7 +1,7 @@
 """How many answerable seed questions the default model and checker get right when the
 sentence holding the gold answer is certain to be in the prompt (session 10).
 
-    RAG_HOME=/tmp/evalhome .venv/bin/python eval/ablation/oracle.py [--compare RESULT.json]
+    RAG_HOME=/tmp/evalhome .venv/bin/python eval/ablation/oracle.py [--compare RESULT.json] [--save OUT.json]
 
 Every answerable question of eval/questions.jsonl goes through the assistant as shipped
 (retrieval, focus, prompt, model, checker, figure check), except that when none of the
@@ -12,7 +12,9 @@ single sentence (a paraphrase, or ``all_of`` parts in two sentences) are asked a
 This is the ceiling of everything before generation: what is still wrong here is the
 model's answer or the checker's verdict on it. Each miss is classed as "model NOT FOUND",
 "checker removed" (the reply said something, nothing survived the checks) or "answered
-wrong". ``--compare`` lists the questions that differ from an earlier `rag eval` result.
+wrong"; removed replies that hold a gold answer (right replies the checker did not keep) are
+listed. ``--compare`` lists the questions that differ from an earlier `rag eval` result;
+``--save`` writes every item, reply included, as JSON.
 """
 
 from __future__ import annotations
@@ -96,6 +98,17 @@ def main() -> None:
     )
     print(f"answerable: {right} of {len(items)} right ({right / len(items):.3f}); gold sentence {dict(placed)}")
     print("misses:", dict(Counter(why(i) for i in items if not i["correct"])))
+    by_id = {q["id"]: q for q in questions}
+    held = [
+        i["id"]
+        for i in items
+        if why(i) == "checker removed"
+        and answer_matches(i["reply"], by_id[i["id"]]["answers"], by_id[i["id"]].get("all_of"))
+    ]
+    print(f"checker removed a reply holding a gold answer: {len(held)} ({', '.join(held)})")
+    if "--save" in sys.argv:
+        out = Path(sys.argv[sys.argv.index("--save") + 1])
+        out.write_text(json.dumps(items, indent=1), encoding="utf-8")
     if "--compare" in sys.argv:
         path = Path(sys.argv[sys.argv.index("--compare") + 1])
         earlier = json.loads(path.read_text(encoding="utf-8"))
