@@ -1,6 +1,6 @@
 """Replay the yes/no check of figures on the replies saved in a seed-eval result, two ways.
 
-    RAG_HOME=/tmp/evalhome .venv/bin/python eval/ablation/judge_modes.py eval/results/<run>.json [--window]
+    RAG_HOME=/tmp/evalhome .venv/bin/python eval/ablation/judge_modes.py eval/results/<run>.json [--window | --shared]
 
 ``apart`` is the shipped check (``rag.verify.judge_says``): a new conversation holding only
 the cited passage text and the statement. ``follow-up`` asks the same question as one more
@@ -8,7 +8,11 @@ turn of the answer's own conversation ("Does passage [2] say this? ..."), so lla
 the answer's prompt, already in its cache, and reads only the new turn. For every sentence
 that states a number and cites a passage, the script prints both verdicts and the time each
 took (the follow-up timed after its prefix was cached, as it would be right after the
-answer), then the agreement and the median times.
+answer), then the agreement and the median times. ``--shared`` (session 11) replaces the
+follow-up with a new conversation that starts as the answer's did, with the same passages, and
+asks about the statement where the question was: llama.cpp reuses the passages it has read,
+the model does not see its own answer. Both sides are then timed right after the answer's
+prompt was read, and copies (not judged by the shipped check) are skipped.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ from pathlib import Path
 from verbatim_figures import figure_sentences
 
 from rag.citations import _window_support, _windows, spell_numbers
-from rag.dates import read_dated
+from rag.dates import anchor_weekdays, read_dated
 from rag.evaluation import load_questions, seed_assistant
 from rag.metrics import median
 from rag.prompting import load_templates
 from rag.settings import PROJECT_ROOT, Settings
-from rag.verify import judge_says
+from rag.verify import copied, judge_says
 
 FOLLOW_UP = "Statement: {claim}\n\nDoes passage {cited} say this? Reply yes or no."
+SHARED = "{passages}\n\nStatement: {claim}\n\nDoes passage {cited} say this? Reply yes or no."
 
 
 def main(path: str) -> None:
@@ -42,6 +47,10 @@ def main(path: str) -> None:
     rows = []
     for item, p, claim, cited in figure_sentences(assistant, questions, result):
         evidence = "\n".join(read_dated(p.texts[n - 1], p.shown[n - 1].date) for n in cited)
+        if "--shared" in sys.argv:  # as right after the answer: its prompt in the cache
+            if any(copied(claim, anchor_weekdays(p.texts[n - 1], p.shown[n - 1].date)) for n in cited):
+                continue  # the shipped check does not judge copies
+            llm.create_chat_completion(messages=p.messages, max_tokens=1)
         began = time.perf_counter()
         apart = judge_says(generator, templates.system, templates.judge, evidence, claim)
         apart_ms = (time.perf_counter() - began) * 1000
@@ -59,6 +68,14 @@ def main(path: str) -> None:
             began = time.perf_counter()
             follow = judge_says(generator, templates.system, templates.judge, window, claim)
             follow_ms = (time.perf_counter() - began) * 1000
+        if "--shared" in sys.argv:  # the answer's own passages first, so the cached prefix is reused
+            passages = p.messages[-1]["content"].rsplit("\n\nQuestion:", 1)[0]
+            ask = SHARED.format(passages=passages, claim=claim, cited=" and ".join(f"[{n}]" for n in cited))
+            llm.create_chat_completion(messages=p.messages, max_tokens=1)
+            began = time.perf_counter()
+            reply = "".join(generator.stream([*p.messages[:-1], {"role": "user", "content": ask}], 2))
+            follow_ms = (time.perf_counter() - began) * 1000
+            follow = not reply.strip().lower().startswith("no")
         rows.append((item["id"], apart, follow, apart_ms, follow_ms))
         print(f"{item['id']}: apart={'yes' if apart else 'NO'} ({apart_ms:.0f} ms) "
               f"other={'yes' if follow else 'NO'} ({follow_ms:.0f} ms) {claim[:90]!r}", flush=True)
