@@ -6,7 +6,8 @@ runs the real thing and reports consistent figures.
 
 import pytest
 
-from rag.bench import bench_answers, bench_ingest, bench_retrieval
+from rag.bench import ANSWER_EVERY, answer_questions, bench_answers, bench_ingest, bench_retrieval
+from rag.evaluation import load_questions
 from rag.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.real
@@ -24,10 +25,14 @@ def test_ingest_is_measured_against_plain_encoding_of_the_same_chunks(settings):
 
 def test_the_onnx_backend_is_measured_against_the_same_baseline(settings):
     seeds = [p.read_text() for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
-    result = bench_ingest(settings.with_(embed_backend="onnx-int8"), seeds, "seeds", plain_rate=40.0)
+    result = bench_ingest(
+        settings.with_(embed_backend="onnx-int8"), seeds, "seeds", plain_rate=40.0
+    )
     assert result["report"] == {"added": 5, "skipped": 0}
     assert result["plain_encode_chunks_per_s"] == 40.0
-    assert result["ratio_vs_plain"] == pytest.approx(result["project_chunks_per_s"] / 40.0, rel=0.05)
+    assert result["ratio_vs_plain"] == pytest.approx(
+        result["project_chunks_per_s"] / 40.0, rel=0.05
+    )
 
 
 def test_retrieval_is_timed_at_each_collection_size(settings):
@@ -40,9 +45,23 @@ def test_retrieval_is_timed_at_each_collection_size(settings):
 
 def test_answers_report_first_token_overhead_and_prompt_size(settings):
     small = settings.with_(model="smollm2-135m", n_ctx=2048)
-    result = bench_answers(small, ["How long did the meeting between Blinken and Lavrov in Geneva last?"])
+    gated = "What is the best recipe for banana bread with cardamom?"  # nothing in the seeds
+    result = bench_answers(
+        small, ["How long did the meeting between Blinken and Lavrov in Geneva last?", gated]
+    )
     assert result["model"] == "smollm2-135m"
+    assert result["questions_gated"] == 1 and result["first_token_ms"]["n"] == 1
     assert 0 < result["first_token_ms"]["p50"] <= result["answer_ms"]["p50"]
     assert result["prompt_tokens_p50"] > 100
     assert result["llama_overhead_ratio"] > 0.5
     assert result["llama_overhead_ratio_without_figure_check"] > 0.5
+    assert result["llama_overhead_ratio_all_answers"] > 0.5
+
+
+def test_answer_questions_are_a_fixed_sample_of_the_single_turn_seed_questions():
+    single = [
+        q for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl") if not q.get("history")
+    ]
+    chosen = answer_questions()
+    assert chosen == [q["question"] for q in single][::ANSWER_EVERY] == answer_questions()
+    assert {q["answerable"] for q in single if q["question"] in chosen} == {True, False}
