@@ -62,7 +62,8 @@ def bench_ingest(
         for i, text in enumerate(texts):
             (folder / f"{label}-{i:05d}.txt").write_text(text)
         s = settings.with_(home=work / "home", collection=f"bench-{label}")
-        assistant = Assistant(s, embedder=embedder_for(s))
+        embedder = embedder_for(s)
+        assistant = Assistant(s, embedder=embedder)
         ms, report = _timed(lambda: assistant.ingest([folder]))
         # The same texts the ingest embedded, as the store holds them: no second chunking pass.
         chunk_texts = [text for _, text, _ in assistant._writable_store().all_chunks()]
@@ -78,6 +79,7 @@ def bench_ingest(
             "plain_encode_chunks_per_s": round(len(chunk_texts) / (base_ms / 1000), 1),
             "ratio_vs_plain": round((base_ms / len(chunk_texts)) / (ms / n_chunks), 2),
             "seconds": round(ms / 1000, 1),
+            "embedder": f"{embedder.backend} {getattr(embedder, 'precision', '')}".strip(),
             "report": {"added": len(report.added), "skipped": len(report.skipped)},
         }
     finally:
@@ -293,6 +295,13 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if settings.embed_backend == "torch":  # the other backend, same texts, same baseline
+        if result["ingest_scifact"]["embedder"] == "torch bf16":  # what bf16 gains
+            result["ingest_scifact_fp32"] = bench_ingest(
+                settings.with_(embed_precision="fp32"),
+                docs[:n_docs],
+                "scifact",
+                plain_rate=result["ingest_scifact"]["plain_encode_chunks_per_s"],
+            )
         result["ingest_scifact_onnx_int8"] = bench_ingest(
             settings.with_(embed_backend="onnx-int8", embed_batch=0),
             docs[:n_docs],

@@ -414,7 +414,7 @@ def model_name(model: str) -> str:
 
 
 _SETTINGS_SHOWN = (
-    "embed_model", "retrieval", "top_k", "focus_sentences", "min_relevance", "chunk_tokens",
+    "embed_model", "embed_backend", "embed_precision", "retrieval", "top_k", "focus_sentences", "min_relevance", "chunk_tokens",
     "chunk_overlap", "n_ctx", "max_tokens", "seed", "collection", "verify_figures",
     "decline_confidence",
 )  # fmt: skip

@@ -16,6 +16,7 @@ from .errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "onnx-int8")  # RAG_EMBED_BACKEND: rag.embedding.load_embedder
+PRECISIONS = ("auto", "fp32", "bf16")  # RAG_EMBED_PRECISION, for the torch backend
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Settings:
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
     embed_batch: int = 0  # texts per model call; 0: the backend's best on two cores (8)
     embed_backend: str = "torch"  # torch | onnx-int8 (faster ingest, slightly different vectors)
+    embed_precision: str = (
+        "auto"  # torch: auto (bf16 where the CPU computes it natively) | fp32 | bf16
+    )
     model: str = "qwen2.5-coder-1.5b"  # preset name, or a path to a GGUF file
     llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
     llm_api_key: str = ""
@@ -60,6 +64,10 @@ class Settings:
         if self.embed_backend not in BACKENDS:
             raise SettingsError(
                 f"RAG_EMBED_BACKEND={self.embed_backend!r} is not one of {', '.join(BACKENDS)}."
+            )
+        if self.embed_precision not in PRECISIONS:
+            raise SettingsError(
+                f"RAG_EMBED_PRECISION={self.embed_precision!r} is not one of {', '.join(PRECISIONS)}."
             )
         if not 3 <= len(self.collection) <= 512:
             raise SettingsError("RAG_COLLECTION must be 3 to 512 characters long.")
