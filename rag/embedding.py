@@ -61,7 +61,7 @@ class SentenceTransformerEmbedder:
     natively (``native_bf16``), else in fp32; "fp32" and "bf16" force one. Under autocast the
     matrix products run in bf16 and the normalisations in fp32: on the chunks of 600 SciFact
     abstracts the vectors' cosine to fp32's is at least 0.99996 and ingest's batches encode
-    1.5x faster on an AMD EPYC with AVX-512 BF16 (``eval/ablation/embed_bf16.py``)."""
+    1.5-1.7x faster on an AMD EPYC with AVX-512 BF16 (``eval/ablation/embed_bf16.py``)."""
 
     def __init__(
         self, model: str = "all-MiniLM-L6-v2", batch_size: int = BEST_BATCH, precision: str = "auto"
