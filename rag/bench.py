@@ -272,6 +272,7 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
 
 def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
     from .datasets import load_scifact
+    from .embedding import embedder_for
 
     corpus, _, _ = load_scifact()
     docs = [corpus[k] for k in sorted(corpus)]
@@ -295,7 +296,7 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if settings.embed_backend == "torch":  # the other backend, same texts, same baseline
-        if result["ingest_scifact"]["embedder"] == "torch bf16":  # what bf16 gains
+        if getattr(embedder_for(settings), "precision", "") == "bf16":  # what bf16 gains
             result["ingest_scifact_fp32"] = bench_ingest(
                 settings.with_(embed_precision="fp32"),
                 docs[:n_docs],

@@ -414,9 +414,9 @@ def model_name(model: str) -> str:
 
 
 _SETTINGS_SHOWN = (
-    "embed_model", "embed_backend", "embed_precision", "retrieval", "top_k", "focus_sentences", "min_relevance", "chunk_tokens",
-    "chunk_overlap", "n_ctx", "max_tokens", "seed", "collection", "verify_figures",
-    "decline_confidence",
+    "embed_model", "embed_backend", "embed_precision", "retrieval", "top_k", "focus_sentences",
+    "min_relevance", "chunk_tokens", "chunk_overlap", "n_ctx", "max_tokens", "seed",
+    "collection", "verify_figures", "decline_confidence",
 )  # fmt: skip
 
 

@@ -30,9 +30,7 @@ class Settings:
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
     embed_batch: int = 0  # texts per model call; 0: the backend's best on two cores (8)
     embed_backend: str = "torch"  # torch | onnx-int8 (faster ingest, slightly different vectors)
-    embed_precision: str = (
-        "auto"  # torch: auto (bf16 where the CPU computes it natively) | fp32 | bf16
-    )
+    embed_precision: str = "auto"  # torch: auto (bf16 if the CPU has it natively) | fp32 | bf16
     model: str = "qwen2.5-coder-1.5b"  # preset name, or a path to a GGUF file
     llm_url: str = ""  # e.g. http://127.0.0.1:8080/v1: an OpenAI-compatible server
     llm_api_key: str = ""

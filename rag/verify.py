@@ -60,6 +60,14 @@ def copied(claim: str, passage: str) -> bool:
     return any(text[i : i + n] == said for i in range(len(text) - n + 1))
 
 
+def copies_a_cited(
+    claim: str, cited: Sequence[int], texts: Sequence[str], passages: Sequence[Hit]
+) -> bool:
+    """Whether ``claim`` is a copy (``copied``) of one of its ``cited`` passages (1-based)
+    as the model saw it, weekdays dated: such a sentence is not judged."""
+    return any(copied(claim, anchor_weekdays(texts[n - 1], passages[n - 1].date)) for n in cited)
+
+
 def judge_says(generator: Generator, system: str, template: str, evidence: str, claim: str) -> bool:
     """Whether the model, shown only ``evidence``, says it states ``claim`` (a reply that does
     not start with "no" counts as yes: the check only ever removes)."""
@@ -93,7 +101,7 @@ def verify_figures(
         if (
             cited
             and _DIGIT.search(claim)
-            and not any(copied(claim, anchor_weekdays(texts[n - 1], passages[n - 1].date)) for n in cited)
+            and not copies_a_cited(claim, cited, texts, passages)
         ):
             evidence = "\n".join(dated[n - 1] for n in cited)
             if not judge_says(generator, system, template, evidence, claim):

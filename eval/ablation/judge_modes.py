@@ -25,12 +25,12 @@ from pathlib import Path
 from verbatim_figures import figure_sentences
 
 from rag.citations import _window_support, _windows, spell_numbers
-from rag.dates import anchor_weekdays, read_dated
+from rag.dates import read_dated
 from rag.evaluation import load_questions, seed_assistant
 from rag.metrics import median
 from rag.prompting import load_templates
 from rag.settings import PROJECT_ROOT, Settings
-from rag.verify import copied, judge_says
+from rag.verify import copies_a_cited, judge_says
 
 FOLLOW_UP = "Statement: {claim}\n\nDoes passage {cited} say this? Reply yes or no."
 SHARED = "{passages}\n\nStatement: {claim}\n\nDoes passage {cited} say this? Reply yes or no."
@@ -48,7 +48,7 @@ def main(path: str) -> None:
     for item, p, claim, cited in figure_sentences(assistant, questions, result):
         evidence = "\n".join(read_dated(p.texts[n - 1], p.shown[n - 1].date) for n in cited)
         if "--shared" in sys.argv:  # as right after the answer: its prompt in the cache
-            if any(copied(claim, anchor_weekdays(p.texts[n - 1], p.shown[n - 1].date)) for n in cited):
+            if copies_a_cited(claim, cited, p.texts, p.shown):
                 continue  # the shipped check does not judge copies
             llm.create_chat_completion(messages=p.messages, max_tokens=1)
         began = time.perf_counter()

@@ -20,12 +20,12 @@ from pathlib import Path
 from verbatim_figures import figure_sentences
 
 from rag.assistant import load_generator
-from rag.dates import anchor_weekdays, read_dated
+from rag.dates import read_dated
 from rag.evaluation import load_questions, seed_assistant
 from rag.metrics import median
 from rag.prompting import load_templates
 from rag.settings import PROJECT_ROOT, Settings
-from rag.verify import copied, judge_says
+from rag.verify import copies_a_cited, judge_says
 
 
 def main(paths: list[str]) -> None:
@@ -38,7 +38,7 @@ def main(paths: list[str]) -> None:
     for path in paths:
         result = json.loads(Path(path).read_text(encoding="utf-8"))
         for item, p, claim, cited in figure_sentences(assistant, questions, result):
-            if any(copied(claim, anchor_weekdays(p.texts[n - 1], p.shown[n - 1].date)) for n in cited):
+            if copies_a_cited(claim, cited, p.texts, p.shown):
                 continue
             evidence = "\n".join(read_dated(p.texts[n - 1], p.shown[n - 1].date) for n in cited)
             verdicts, times = [], []

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from rag.chunking import sentence_spans
 from rag.citations import check, markers, strip_markers
-from rag.dates import anchor_weekdays, read_dated
+from rag.dates import read_dated
 from rag.evaluation import load_questions, seed_assistant
 from rag.metrics import median
 from rag.prompting import load_templates
 from rag.settings import PROJECT_ROOT, Settings
-from rag.verify import copied, judge_says
+from rag.verify import copies_a_cited, judge_says
 
 
 def figure_sentences(assistant, questions, result):  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def main(paths: list[str]) -> None:
     for path in paths:
         result = json.loads(Path(path).read_text(encoding="utf-8"))
         for item, p, claim, cited in figure_sentences(assistant, questions, result):
-            copy = any(copied(claim, anchor_weekdays(p.texts[n - 1], p.shown[n - 1].date)) for n in cited)
+            copy = copies_a_cited(claim, cited, p.texts, p.shown)
             evidence = "\n".join(read_dated(p.texts[n - 1], p.shown[n - 1].date) for n in cited)
             if "--no-judge" in sys.argv:
                 print(f"{item['id']}: copy={'yes' if copy else 'no '} {claim[:90]!r}")
