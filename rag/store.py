@@ -14,6 +14,7 @@ next ingest sweeps away anything a crash left behind.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,8 +38,19 @@ class CatalogEntry:
     date: str = ""
 
 
+# Chroma keeps one shared system per on-disk path in a process-wide registry that is not
+# safe to fill from two threads at once ("Could not connect to tenant default_tenant", then
+# a KeyError for the path): clients and collections are opened one at a time.
+OPEN_LOCK = threading.RLock()
+
+
 def make_client(settings: Settings) -> Any:
     """A Chroma client for the settings: a server when ``chroma_url`` is set, else on disk."""
+    with OPEN_LOCK:
+        return _make_client(settings)
+
+
+def _make_client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -65,6 +77,15 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
+def _open(client: Any, name: str, meta: dict[str, Any], create: bool) -> tuple[Any, Any]:
+    """The chunk collection (made if ``create``) and the catalogue of ``name``."""
+    if create:
+        chunks = client.get_or_create_collection(name, metadata=meta, embedding_function=None)
+    else:
+        chunks = client.get_collection(name, embedding_function=None)
+    return chunks, client.get_or_create_collection(f"{name}_catalog", embedding_function=None)
+
+
 class ChromaStore:
     """Chunks with embeddings, and the catalogue of committed documents."""
 
@@ -83,23 +104,16 @@ class ChromaStore:
         self._where = where or name
         meta = {"hnsw:space": "cosine", "embed_model": embed_model, "embed_dim": dim}
         try:
-            if create:
-                self._chunks = client.get_or_create_collection(
-                    name, metadata=meta, embedding_function=None
-                )
-            else:
-                self._chunks = client.get_collection(name, embedding_function=None)
-            self._catalog = client.get_or_create_collection(
-                f"{name}_catalog", embedding_function=None
-            )
+            with OPEN_LOCK:
+                chunks, catalog = _open(client, name, meta, create)
         except NotFoundError:
             raise NoIndexError(
                 f"No index named {name!r} in {self._where} yet: run `rag ingest seeds/` first."
             ) from None
         except Exception as exc:
             raise StoreError(f"Chroma at {self._where} failed: {one_line(exc)}") from None
-        self._chunks = _Guarded(self._chunks, self._where)
-        self._catalog = _Guarded(self._catalog, self._where)
+        self._chunks = _Guarded(chunks, self._where)
+        self._catalog = _Guarded(catalog, self._where)
         stored = self._chunks.metadata or {}
         if (stored.get("embed_model"), stored.get("embed_dim")) != (embed_model, dim):
             raise IndexMismatchError(

@@ -7,7 +7,12 @@ go to ``test-artifacts/``. Answers take up to ~20 s each on two cores: timeouts 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,6 +121,89 @@ def ask(page, question: str) -> str:
         timeout=ANSWER_MS,
     )
     return answers.nth(before).inner_text()
+
+
+@pytest.fixture
+def fresh_ui(tmp_path: Path) -> Iterator[str]:
+    """``rag ui`` just started by a person, as a process of its own, on the ingested seeds:
+    its models are still loading when the page first appears."""
+    env = {**os.environ, "RAG_HOME": str(tmp_path / "rag-home"), "RAG_VERIFY_FIGURES": "1"}
+    for name in ("RAG_CHROMA_URL", "RAG_LLM_URL", "RAG_MODEL", "RAG_COLLECTION"):
+        env.pop(name, None)
+    rag = str(Path(sys.executable).parent / "rag")
+    subprocess.run([rag, "ingest", str(PROJECT_ROOT / "seeds")], env=env, check=True, capture_output=True)
+    port = free_port()
+    log = (tmp_path / "ui.log").open("wb")
+    proc = subprocess.Popen(
+        [rag, "ui", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "ui.log").read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "rag ui did not start listening"
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+        assert "Traceback" not in (tmp_path / "ui.log").read_text()
+
+
+def ask_at_once(page, url: str, question: str) -> None:
+    """Open ``url``, and type ``question`` and press Enter the moment the box appears."""
+    page.set_default_timeout(60_000)
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector("#question textarea")
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+
+
+def wait_for_answer(page) -> str:
+    page.wait_for_function(
+        """document.querySelectorAll('#chat [data-testid="bot"]').length === 1
+           && document.querySelector('#evidence .evidence:not(.empty)') !== null""",
+        timeout=ANSWER_MS,
+    )
+    return page.locator('#chat [data-testid="bot"]').inner_text()
+
+
+def test_the_first_question_typed_the_moment_the_page_appears_is_answered(browser, fresh_ui):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    ask_at_once(page, fresh_ui, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    shot(page, "00-asked-before-ready")
+    answer = wait_for_answer(page)
+    shot(page, "00-answered-after-loading")
+    assert "90" in answer
+    assert "⚠️" not in answer and "Error" not in page.locator("#evidence").inner_text()
+    assert GENEVA in page.locator("#evidence").inner_text()
+    assert page.locator('#chat [data-testid="bot"] a[href^="#cite-"]').count() >= 1
+    page.close()
+
+
+def test_two_tabs_asking_the_moment_the_page_appears_each_get_their_answer(browser, fresh_ui):
+    questions = (
+        "How long did the meeting between Blinken and Lavrov in Geneva last?",
+        "Who won the 1998 football World Cup?",  # nothing relevant: abstains
+    )
+    tabs = [browser.new_page(viewport={"width": 1280, "height": 900}) for _ in questions]
+    for page, question in zip(tabs, questions, strict=True):
+        ask_at_once(page, fresh_ui, question)
+    answers = [wait_for_answer(page) for page in tabs]
+    shot(tabs[0], "00-first-tab-at-once")
+    shot(tabs[1], "00-second-tab-at-once")
+    assert "90" in answers[0] and GENEVA in tabs[0].locator("#evidence").inner_text()
+    assert answers[1] == "The documents don't say."
+    for page, question in zip(tabs, questions, strict=True):
+        assert page.locator('#chat [data-testid="user"]').all_inner_texts() == [question]
+        page.close()
 
 
 def test_page_starts_with_models_loading_in_the_background(browser, app_url):

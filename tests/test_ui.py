@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,16 @@ from rag.records import Answer, Citation, Hit, Turn
 from rag.settings import Settings
 from ui import documents as docs
 from ui.app import build_app
-from ui.chat import THINKING, Halts, respond, stopped
+from ui.chat import LOADING, THINKING, Halts, answer_when_ready, respond, stopped
 from ui.models import Models
-from ui.render import EVIDENCE_EMPTY, EVIDENCE_SEARCHING, evidence_html, highlight, link_markers
+from ui.render import (
+    EVIDENCE_EMPTY,
+    EVIDENCE_LOADING,
+    EVIDENCE_SEARCHING,
+    evidence_html,
+    highlight,
+    link_markers,
+)
 
 QUESTION = "How long did the meeting in Geneva last?"
 REPLY = "The meeting lasted around 90 minutes [1]."
@@ -141,6 +149,51 @@ def test_a_library_error_becomes_a_reply_and_keeps_the_history(geneva):
     )
     assert views[-1].history == earlier
     assert generator.calls == []
+
+
+def test_an_unexpected_error_becomes_a_plain_sentence_and_is_logged(geneva, caplog):
+    assistant, _ = geneva
+
+    def broken(*_args, **_kwargs):
+        yield "The meeting"
+        raise KeyError("/home/user/.rag/chroma")
+
+    assistant.stream = broken
+    with caplog.at_level("ERROR", logger="rag.ui"):
+        views = list(respond(assistant, QUESTION, [], []))
+    reply = views[-1].chat[-1]["content"]
+    assert reply == (
+        "⚠️ Something went wrong while answering (KeyError). Please ask again; if it happens "
+        "again, run `rag doctor` and see the server's log for the details."
+    )
+    assert "Something went wrong" in views[-1].evidence and views[-1].history == []
+    assert "KeyError: '/home/user/.rag/chroma'" in caplog.text  # the traceback, in the log
+
+
+def test_a_question_asked_while_the_models_load_waits_for_them_and_says_so(geneva):
+    assistant, _ = geneva
+    loaded = threading.Event()
+    assistant.warm_up = lambda: loaded.wait(30)
+    models = Models(assistant)
+    models.warm()
+    views = answer_when_ready(models, None, QUESTION, [], [])
+    first = next(views)
+    assert contents(first) == [("user", QUESTION), ("assistant", LOADING)]
+    assert first.evidence == EVIDENCE_LOADING and first.history == []
+    threading.Timer(0.3, loaded.set).start()
+    rest = list(views)
+    assert contents(rest[0]) == [("user", QUESTION), ("assistant", THINKING)]
+    assert rest[-1].history == [Turn(QUESTION, REPLY)]
+    assert models.ready()
+
+
+def test_a_question_asked_when_the_models_are_ready_starts_at_once(geneva):
+    assistant, _ = geneva
+    models = Models(assistant)
+    models.wait()
+    views = list(answer_when_ready(models, None, QUESTION, [], []))
+    assert contents(views[0]) == [("user", QUESTION), ("assistant", THINKING)]
+    assert views[-1].history == [Turn(QUESTION, REPLY)]
 
 
 def test_an_empty_message_changes_nothing(geneva):

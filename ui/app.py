@@ -21,9 +21,9 @@ from rag.errors import RagError
 from rag.settings import Settings
 
 from . import documents as docs
-from .chat import Halts, View, respond, stopped
+from .chat import Halts, View, answer_when_ready, respond, stopped
 from .models import Models
-from .render import EVIDENCE_EMPTY, documents_rows, error_html
+from .render import EVIDENCE_EMPTY, documents_rows
 
 __all__ = ["View", "build_app", "launch", "respond", "serve"]
 
@@ -67,19 +67,10 @@ def build_app(assistant: Any) -> Any:
 
     def ask(pending, chat, history, model, top_k, show_scores, request):
         message, submitted = pending or ("", halts.now())
-        try:
-            chosen = models.get(model)
-        except RagError as exc:
-            yield (
-                [*chat, {"role": "assistant", "content": f"⚠️ {exc}"}],
-                error_html(str(exc)),
-                chat,
-                history,
-            )
-            return
         session = request.session_hash or ""
-        for view in respond(
-            chosen,
+        for view in answer_when_ready(
+            models,
+            model,
             message,
             chat,
             history,
@@ -229,9 +220,7 @@ def build_app(assistant: Any) -> Any:
         )
         stop.click(stop_answer, [chat_state, history_state], [chatbot, chat_state], queue=False)
         for clear in (new_chat.click, chatbot.clear):
-            clear(
-                clear_chat, outputs=[chatbot, evidence, chat_state, history_state], queue=False
-            )
+            clear(clear_chat, outputs=[chatbot, evidence, chat_state, history_state], queue=False)
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
         outputs = [table, to_delete, note]

@@ -6,6 +6,7 @@ the unit tests drive with the fake models.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from rag.records import Answer, Turn
 
 from .render import (
     EVIDENCE_EMPTY,
+    EVIDENCE_LOADING,
     EVIDENCE_SEARCHING,
     error_html,
     evidence_html,
@@ -24,6 +26,9 @@ from .render import (
 )
 
 THINKING = "…"
+LOADING = "*Loading the models: the answer starts as soon as they are ready…*"
+
+log = logging.getLogger("rag.ui")
 
 Message = dict[str, str]
 Halt = Literal["stop", "clear"]
@@ -35,6 +40,39 @@ class View(NamedTuple):
     chat: list[Message]  # what the chat shows: {"role": ..., "content": markdown}
     evidence: str  # the evidence panel's HTML
     history: list[Turn]  # (question, final answer) pairs, for follow-ups
+
+
+def answer_when_ready(
+    models: Any,
+    model: str | None,
+    message: str,
+    chat: list[Message],
+    history: list[Turn],
+    **options: Any,
+) -> Iterator[View]:
+    """``respond`` with the assistant for ``model`` from ``models`` (``ui.models.Models``).
+
+    A question asked before the models finished loading (typed the moment the page
+    appeared) is shown at once with a note that the models are loading, and answered as soon
+    as they are ready.
+    """
+    if message.strip() and not models.ready(model):
+        waiting = [
+            *chat,
+            {"role": "user", "content": message},
+            {"role": "assistant", "content": LOADING},
+        ]
+        yield View(waiting, EVIDENCE_LOADING, history)
+        models.wait(model)
+    try:
+        assistant = models.get(model)
+    except Exception as exc:
+        text = failure_text(exc)
+        yield View(
+            [*chat, {"role": "assistant", "content": f"⚠️ {text}"}], error_html(text), history
+        )
+        return
+    yield from respond(assistant, message, chat, history, **options)
 
 
 def respond(
@@ -94,11 +132,28 @@ def respond(
             raw += piece
             chat[-1] = {"role": "assistant", "content": raw}
             yield View(list(chat), EVIDENCE_SEARCHING, history)
-    except RagError as exc:
-        chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
-        yield View(list(chat), error_html(str(exc)), history)
+    except Exception as exc:  # a library error, or a bug: one plain sentence, never a badge
+        text = failure_text(exc)
+        chat[-1] = {"role": "assistant", "content": f"⚠️ {text}"}
+        yield View(list(chat), error_html(text), history)
     finally:
         stream.close()  # a cancelled answer releases the model at once
+
+
+def failure_text(exc: BaseException) -> str:
+    """What the chat says when answering failed: the message of an error the user can act
+    on, or, for anything unexpected, a plain sentence (the traceback goes to the log).
+
+    >>> failure_text(RagError("No index yet: run `rag ingest seeds/` first."))
+    'No index yet: run `rag ingest seeds/` first.'
+    """
+    if isinstance(exc, RagError):
+        return str(exc)
+    log.error("answering failed", exc_info=exc)
+    return (
+        f"Something went wrong while answering ({type(exc).__name__}). Please ask again; if it "
+        "happens again, run `rag doctor` and see the server's log for the details."
+    )
 
 
 def stopped(chat: list[Message], history: list[Turn]) -> list[Message]:

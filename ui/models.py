@@ -48,6 +48,16 @@ class Models:
             self._threads[name] = thread
         thread.start()
 
+    def ready(self, name: str | None = None) -> bool:
+        return self._status.get(name or self.default, "").startswith("ready: ")
+
+    def wait(self, name: str | None = None) -> None:
+        """Block until the background load of ``name`` has ended (loaded or failed)."""
+        self.warm(name)
+        with self._lock:
+            thread = self._threads[name or self.default]
+        thread.join()
+
     def _load(self, name: str) -> None:
         try:
             assistant = self.get(name)

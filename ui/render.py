@@ -23,6 +23,9 @@ EVIDENCE_EMPTY = (
     "here, with the supporting sentence highlighted.</p></div>"
 )
 EVIDENCE_SEARCHING = '<div class="evidence empty"><p>Searching the documents…</p></div>'
+EVIDENCE_LOADING = (
+    '<div class="evidence empty loading"><p>Loading the models before the first answer…</p></div>'
+)
 
 
 def link_markers(text: str, cited: Collection[int]) -> str:
