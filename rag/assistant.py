@@ -67,7 +67,8 @@ class Assistant:
                 self._generator = load_generator(self.settings)
             return self._generator
 
-    def _writable_store(self) -> ChromaStore:
+    def store(self) -> ChromaStore:
+        """The index the assistant reads and writes (made on first use)."""
         return self.retriever.open_store(create=True)
 
     def warm_up(self) -> None:
@@ -76,15 +77,15 @@ class Assistant:
 
     # -- documents ----------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
-        indexer = Indexer(self.settings, self._writable_store(), self.retriever.embedder)
+        indexer = Indexer(self.settings, self.store(), self.retriever.embedder)
         return indexer.ingest(paths, progress)
 
     def documents(self) -> list[DocumentInfo]:
-        return self._writable_store().documents()
+        return self.store().documents()
 
     def delete(self, source: str) -> list[str]:
         """Remove the document(s) named ``source`` from the index; returns their paths."""
-        indexer = Indexer(self.settings, self._writable_store(), self.retriever.embedder)
+        indexer = Indexer(self.settings, self.store(), self.retriever.embedder)
         return indexer.delete(source)
 
     # -- questions ----------------------------------------------------------------------

@@ -164,7 +164,7 @@ def chunk_spans(text: str, max_tokens: int = 160, overlap: int = 32) -> list[tup
 def indexed_text(text: str, title: str) -> str:
     r"""What BM25 indexes for a chunk: its text under the document's title, unless the chunk
     already begins with it. A later chunk of an abstract rarely names its subject ("The mice
-    were ..."); the title does (SciFact hybrid nDCG@10 0.707 -> 0.716, eval/README.md). Dense vectors are of the chunk alone: titles shared by a collection on
+    were ..."); the title does (SciFact hybrid nDCG@10 0.707 -> 0.716, docs/experiments.md). Dense vectors are of the chunk alone: titles shared by a collection on
     one topic (the seed articles) pull every chunk of a titled article towards every
     question, where BM25's inverse document frequency discounts such words (seed recall@5
     0.983 -> 0.963 with titles embedded too). What is stored, shown and cited is the chunk.

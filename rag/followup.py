@@ -22,15 +22,15 @@ from dataclasses import dataclass
 
 from .citations import strip_markers
 from .dates import DAYS, MONTHS
-from .metrics import STOPWORDS
 from .places import other_names
 from .records import Turn
+from .text import STOPWORDS
 
 # Weight of a follow-up's own words in retrieval when it points back ("How long did it
 # last?"): searched with the previous question at full weight, the follow-up alone adds a
 # little ("last" finds "lasted around 90 minutes"); at half weight, the passages that merely
 # share its few words ("What calendar date is that?" -> "proposed dates") crowd out the
-# conversation's (the seed follow-ups q094-q101, eval/README.md).
+# conversation's (the seed follow-ups q094-q101, docs/experiments.md).
 FOLLOWUP_WEIGHT = 0.25
 
 _PERSONAL = re.compile(r"\b(?:he|she|him|her|his)\b", re.I)

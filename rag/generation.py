@@ -10,7 +10,7 @@ queue on a lock rather than interleave.
 reply only when it gives that reply at least that probability; otherwise its first word must
 be something else (llama.cpp only; a remote server decodes as it likes). Greedy decoding
 declines whenever "NOT" is the single most likely first token, often at 30-40 % with the
-answer in front of it (eval/README.md); an attempted answer still has to pass the checker.
+answer in front of it (docs/experiments.md); an attempted answer still has to pass the checker.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class LlamaCppGenerator:
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
                 n_batch=512,
-                flash_attn=True,  # about 5 % faster prompt reading on 2 cores (eval/README)
+                flash_attn=True,  # about 5 % faster prompt reading on 2 cores (docs/experiments.md)
                 seed=seed,
                 verbose=False,
             )
@@ -160,23 +160,29 @@ def load_cpu_backend() -> None:
     The project's default build (``.ci/build-llama.sh``, variant ``dispatch``) ships every CPU
     variant of the backend as ``libggml-cpu-<cpu>.so`` beside the other libraries, and each
     variant scores itself against the CPU it runs on; ggml loads the best. ggml itself would
-    look for them beside the Python executable, so they are pointed to here. Static builds
+    look for them beside the Python executable, so they are pointed to here, through the very
+    ``libggml`` that ``libllama`` uses (found by its soname: the package also holds a second
+    copy under another file name, whose registry llama.cpp would never see). Static builds
     carry their single backend inside ``libggml`` and need nothing.
     """
     import ctypes
+    import os
+    import re
 
     import llama_cpp
-    from llama_cpp import _ggml
+    from llama_cpp._utils import suppress_stdout_stderr
 
     lib = Path(str(llama_cpp.__file__)).parent / "lib"
     with _BACKEND_LOCK:
         if not any(lib.glob("libggml-cpu-*.so")):
             return
-        ggml = _ggml.libggml
+        sonames = sorted(p.name for p in lib.iterdir() if re.fullmatch(r"libggml\.so\.\d+", p.name))
+        ggml = ctypes.CDLL(sonames[0] if sonames else str(lib / "libggml.so"), mode=os.RTLD_NOLOAD)
         ggml.ggml_backend_reg_count.restype = ctypes.c_size_t
         if ggml.ggml_backend_reg_count() == 0:
             ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-            ggml.ggml_backend_load_all_from_path(str(lib).encode())
+            with suppress_stdout_stderr(disable=False):  # "load_backend: loaded CPU backend ..."
+                ggml.ggml_backend_load_all_from_path(str(lib).encode())
         if ggml.ggml_backend_reg_count() == 0:
             raise ModelError(
                 f"llama.cpp found no CPU backend in {lib} that runs on this CPU: run `make llama`."

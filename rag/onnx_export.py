@@ -7,7 +7,7 @@ AVX-512 VNNI), encodes the same chunks about twice as fast in batches of 8, with
 whose cosine to the PyTorch ones is 0.986 at worst. That is close but not equal: SciFact's
 hybrid nDCG@10 falls from 0.707 to 0.698 and 6 seed answers of 62 are lost, so it is an
 option (``RAG_EMBED_BACKEND=onnx-int8``) for large collections, not the default
-(eval/README.md). The export needs torch and runs once per model file, in about 10 s; the
+(docs/experiments.md). The export needs torch and runs once per model file, in about 10 s; the
 result is cached, and loading it needs neither torch nor transformers.
 """
 

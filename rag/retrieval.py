@@ -16,14 +16,14 @@ from typing import Any
 from .chunking import indexed_text
 from .embedding import Embedder, embedder_for
 from .errors import NoIndexError
-from .metrics import rrf_fuse
 from .records import Hit
 from .settings import Settings
 from .store import ChromaStore, hit_from, make_client
+from .text import rrf_fuse
 
 # Each method's list is fused this deep. Deeper lists let a chunk one method ranks low still
 # add to another's first place: at 30, seed recall@5 0.983, SciFact hybrid nDCG@10 0.716; at
-# 100, 0.996 and 0.717, for 2-4 ms more at 100k chunks (eval/README.md, session 10).
+# 100, 0.996 and 0.717, for 2-4 ms more at 100k chunks (docs/experiments.md).
 CANDIDATES = 100
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, in a development install
+PROMPTS = Path(str(files("rag.prompts")))
 BACKENDS = ("torch", "onnx-int8")  # RAG_EMBED_BACKEND: rag.embedding.load_embedder
 PRECISIONS = ("auto", "fp32", "bf16")  # RAG_EMBED_PRECISION, for the torch backend
 
@@ -49,7 +51,7 @@ class Settings:
     history_turns: int = 3
     max_file_mb: float = 20.0
     max_question_chars: int = 2000
-    prompts: Path = PROJECT_ROOT / "prompts"
+    prompts: Path = PROMPTS  # the prompt templates (shipped with the package)
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     ui_auth: str = ""  # user:password

@@ -6,9 +6,15 @@ runs the real thing and reports consistent figures.
 
 import pytest
 
-from rag.bench import ANSWER_EVERY, answer_questions, bench_answers, bench_ingest, bench_retrieval
-from rag.evaluation import load_questions
 from rag.settings import PROJECT_ROOT
+from rag_eval.bench import (
+    ANSWER_EVERY,
+    answer_questions,
+    bench_answers,
+    bench_ingest,
+    bench_retrieval,
+)
+from rag_eval.evaluation import load_questions
 
 pytestmark = pytest.mark.real
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag import benchmarks
-from rag.benchmarks import answer_from_texts, index_texts, rgb_passages, run_benchmark
-from rag.datasets import DEFAULT_DIR, load_rgb
 from rag.errors import InputError
-from rag.eval_cli import eval_command
 from rag.generation import ScriptedGenerator
+from rag_eval import benchmarks
+from rag_eval.benchmarks import answer_from_texts, index_texts, rgb_passages, run_benchmark
+from rag_eval.cli import eval_command
+from rag_eval.datasets import DEFAULT_DIR, load_rgb
 from tests.conftest import reply_citing_first_passage
 
 QUERIES = 5  # SciFact test queries kept in the small copy
@@ -126,7 +126,7 @@ def test_squad2_keeps_answerable_and_unanswerable_apart(settings, embedder, tmp_
         question = prompt.rsplit("Question:", 1)[1].removesuffix("Answer:").strip()
         return f"{golds[question]} [1]." if question in golds else "NOT FOUND"
 
-    from rag.datasets import load_squad2
+    from rag_eval.datasets import load_squad2
 
     for item in load_squad2(n_answerable=2, n_unanswerable=2):
         if item.answerable:

@@ -178,6 +178,10 @@ def wait_for_answer(page) -> str:
 def test_the_first_question_typed_the_moment_the_page_appears_is_answered(browser, fresh_ui):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     ask_at_once(page, fresh_ui, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    # The question shows at once, with a note while the models are still loading.
+    page.wait_for_function(
+        "document.querySelectorAll('#chat [data-testid=\"user\"]').length === 1", timeout=30_000
+    )
     shot(page, "00-asked-before-ready")
     answer = wait_for_answer(page)
     shot(page, "00-answered-after-loading")

@@ -1,4 +1,4 @@
-"""Tests for rag.datasets on the real files in ../shared/datasets, plus error cases."""
+"""Tests for rag_eval.datasets on the real files in ../shared/datasets, plus error cases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.datasets import (
+from rag.errors import InputError
+from rag_eval.datasets import (
     DEFAULT_DIR,
     RgbItem,
     SquadItem,
@@ -18,7 +19,6 @@ from rag.datasets import (
     parse_sentence_list,
     squad_paragraphs,
 )
-from rag.errors import InputError
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 SQUAD = DATA / "squad2-dev-half.json"

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag import evaluation
 from rag.errors import InputError
-from rag.eval_cli import eval_command
-from rag.evaluation import (
+from rag.generation import ScriptedGenerator
+from rag.records import Answer, Citation
+from rag_eval import evaluation
+from rag_eval.cli import eval_command
+from rag_eval.evaluation import (
     DEFAULT_SET,
     GROUPS,
     aggregate,
@@ -23,8 +25,6 @@ from rag.evaluation import (
     spread,
     write_report,
 )
-from rag.generation import ScriptedGenerator
-from rag.records import Answer, Citation
 from tests.conftest import GENEVA
 
 EXPEL = "003_c08c91fbef48442b.txt"

@@ -93,7 +93,7 @@ def test_interrupted_write_leaves_no_partial_document_and_next_run_repairs(setti
     next ingest sweeps it away."""
     a = make(settings, embedder)
     a.ingest([seeds])
-    store = a._writable_store()
+    store = a.store()
     target = seeds / "001_a59af63640988946.txt"
     target.write_text("Zorblat festival news. " * 40)
     from rag.documents import read_document

@@ -1,4 +1,4 @@
-"""Tests for rag.metrics: exact values, edge cases (empty, unicode, duplicates)."""
+"""Tests for rag_eval.metrics and rag.text: exact values, edge cases (empty, unicode, duplicates)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,16 @@ import math
 
 import pytest
 
-from rag.metrics import (
-    STOPWORDS,
+from rag.text import STOPWORDS, content_words, normalize_answer, rrf_fuse, support_score
+from rag_eval.metrics import (
     answer_matches,
-    content_words,
     exact_match,
     f1_score,
     median,
     mrr_at_k,
     ndcg_at_k,
-    normalize_answer,
     percentile,
     recall_at_k,
-    rrf_fuse,
-    split_sentences,
-    support_score,
 )
 
 # ------------------------------------------------------------------ normalize_answer
@@ -284,37 +279,6 @@ def test_rrf_fuse_empty(rankings: list[list[str]]) -> None:
 def test_rrf_fuse_rejects_wrong_number_of_weights() -> None:
     with pytest.raises(ValueError):
         rrf_fuse([["a"], ["b"]], weights=[1.0])
-
-
-# ------------------------------------------------------------------ split_sentences
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", []),
-        ("   \n ", []),
-        ("One sentence", ["One sentence"]),
-        ("First one. Second one.", ["First one.", "Second one."]),
-        ("Is it? Yes! Fine.", ["Is it?", "Yes!", "Fine."]),
-        ("Sen. Smith spoke. He left.", ["Sen. Smith spoke.", "He left."]),
-        ("Dr. No and Mr. Bean met.", ["Dr. No and Mr. Bean met."]),
-        ("The U.S. Army grew. It was big.", ["The U.S. Army grew.", "It was big."]),
-        ("Use e.g. This one.", ["Use e.g. This one."]),
-        ("It rose 3.5 percent. Then it fell.", ["It rose 3.5 percent.", "Then it fell."]),
-        ("Version 2.0.1 shipped.", ["Version 2.0.1 shipped."]),
-        ("J. R. R. Tolkien wrote it. Yes.", ["J. R. R. Tolkien wrote it.", "Yes."]),
-        ('He said "Stop." Then left.', ['He said "Stop."', "Then left."]),
-        ("Wait... What?", ["Wait...", "What?"]),
-        ("Born in 1990. died later.", ["Born in 1990. died later."]),  # lowercase follows
-        ("Title line\n\nbody text here.", ["Title line", "body text here."]),
-        ("Line one\nline two.", ["Line one line two."]),
-        ("Ça va. Très bien.", ["Ça va.", "Très bien."]),
-        ("Ends with abbreviation Inc.", ["Ends with abbreviation Inc."]),
-    ],
-)
-def test_split_sentences(text: str, expected: list[str]) -> None:
-    assert split_sentences(text) == expected
 
 
 # ------------------------------------------------------------------ content words / support

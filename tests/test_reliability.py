@@ -63,7 +63,7 @@ def consistency(store: ChromaStore) -> tuple[dict[str, int], Counter[str], int]:
 
 def assert_consistent(assistant: Assistant) -> None:
     """Every committed document has exactly its chunks and nothing else is in the store."""
-    store = assistant._writable_store()
+    store = assistant.store()
     committed, visible, stray = consistency(store)
     assert dict(visible) == {p: n for p, n in committed.items() if n}
     assert stray == 0
@@ -157,7 +157,7 @@ def assert_only_whole_documents_visible(
     """After a crash: committed documents have exactly their chunks, and searches never
     show a document whose catalogue entry was not written. Returns the committed paths."""
     a = Assistant(settings, embedder=HashEmbedder(256))
-    committed, visible, stray = consistency(a._writable_store())
+    committed, visible, stray = consistency(a.store())
     assert 0 < len(committed) < total, "the kill did not land while the ingest was writing"
     assert {p: visible[p] for p in committed} == committed
     lexical = Retriever(settings.with_(retrieval="bm25"), embedder=HashEmbedder(256))
@@ -184,7 +184,7 @@ def test_sigkill_mid_ingest_leaves_whole_documents_and_the_next_run_repairs(sett
     # it sweeps the first crash's leftovers, then dies between old and new versions.
     write_docs(folder, 150, "b")
     ingest_and_kill(folder, after_writes=2)
-    store = Assistant(settings, embedder=HashEmbedder(256))._writable_store()
+    store = Assistant(settings, embedder=HashEmbedder(256)).store()
     committed, visible, _ = consistency(store)
     assert {p: visible[p] for p in committed} == committed
     assert set(committed) >= first  # no committed document was lost
@@ -198,7 +198,7 @@ def test_sigkill_mid_ingest_leaves_whole_documents_and_the_next_run_repairs(sett
     assert report.chunks == sum(d.chunks for d in documents)
     assert_consistent(a)
     # Every chunk is the current file's text at its offsets: nothing stale, nothing lost.
-    store = a._writable_store()
+    store = a.store()
     for _, text, meta in store.all_chunks():
         assert Path(meta["path"]).read_text()[meta["start"] : meta["end"]] == text
     again = a.ingest([folder])
@@ -393,7 +393,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_index_stays_consistent(
     assert_consistent(a)
 
     texts = [
-        text for _, text, meta in a._writable_store().all_chunks() if meta["source"] == "latin.txt"
+        text for _, text, meta in a.store().all_chunks() if meta["source"] == "latin.txt"
     ]
     assert texts == [CP1252_TEXT]  # decoded as Windows-1252, not mangled
 

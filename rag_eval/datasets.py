@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from rag.errors import InputError
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 """``<project root>/../shared/datasets``."""

@@ -32,14 +32,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .assistant import ABSTAIN_TEXT, Assistant, Prepared, decline_rule, verify
-from .citations import strip_markers
+from rag.assistant import ABSTAIN_TEXT, Assistant, Prepared, decline_rule, verify
+from rag.citations import strip_markers
+from rag.embedding import Embedder, embedder_for, index_suffix
+from rag.errors import InputError
+from rag.generation import Generator
+from rag.ingest import Indexer
+from rag.prompting import build_messages, load_templates
+from rag.records import Answer, Hit
+from rag.retrieval import Retriever, open_store
+from rag.settings import Settings
+from rag.store import ChromaStore
+
 from .datasets import DEFAULT_DIR, load_rgb, load_scifact, load_squad2, squad_paragraphs
-from .embedding import Embedder, embedder_for, index_suffix
-from .errors import InputError
 from .evaluation import model_name, run_meta, slug
-from .generation import Generator
-from .ingest import Indexer
 from .metrics import (
     answer_matches,
     exact_match,
@@ -49,11 +55,6 @@ from .metrics import (
     percentile,
     recall_at_k,
 )
-from .prompting import build_messages, load_templates
-from .records import Answer, Hit
-from .retrieval import Retriever, open_store
-from .settings import Settings
-from .store import ChromaStore
 
 BENCHMARKS = ("scifact", "squad2", "rgb")
 
@@ -105,7 +106,7 @@ def run_benchmark(
 
 
 def _load_generator(settings: Settings) -> Generator:
-    from .assistant import load_generator
+    from rag.assistant import load_generator
 
     return load_generator(settings)
 

@@ -1,6 +1,7 @@
-"""The ``rag eval`` command: a thin face over ``rag.evaluation`` and ``rag.benchmarks``. It
-parses flags, builds settings, makes one library call, writes the report files and prints a
-summary (or one JSON object with ``--json``).
+"""The ``rag eval`` and ``rag bench`` commands: thin faces over ``rag_eval.evaluation``,
+``rag_eval.benchmarks`` and ``rag_eval.bench``. Each parses flags, builds settings, makes one
+library call, writes the report files and prints a summary (or one JSON object with
+``--json``).
 
 Only click and the settings are imported here; everything heavy loads when a command runs.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import click
 
-from .settings import PROJECT_ROOT, Settings
+from rag.settings import PROJECT_ROOT, Settings
 
 BENCHMARKS = ("scifact", "squad2", "rgb")
 DEFAULT_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
@@ -218,3 +219,29 @@ def _progress(show: bool, label: str) -> Iterator[Any]:
             bar.update(task, completed=done, total=total, description=f"{label} {what}")
 
         yield update
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="A smaller run that finishes in a few minutes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+def bench_command(quick: bool, as_json: bool) -> None:
+    """Measure ingestion, retrieval, answering and start-up speed on this machine.
+
+    Reports medians and p95s, and ratios against baselines measured in the same run.
+    Example: rag bench --quick
+    """
+    from .bench import run_bench
+
+    result = run_bench(Settings.from_env(), quick=quick)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    for key in (
+        "first_token_ms_p50",
+        "answer_ms_p50",
+        "retrieve_ms_p50",
+        "ingest_chunks_per_s",
+        "llama_overhead_ratio",
+    ):
+        click.echo(f"{key:24s} {result[key]}")
+    click.echo(json.dumps({k: v for k, v in result.items() if isinstance(v, dict)}, indent=2))

@@ -27,8 +27,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rag.settings import PROJECT_ROOT, Settings
+
 from .metrics import median, percentile
-from .settings import PROJECT_ROOT, Settings
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -52,8 +53,8 @@ def bench_ingest(
     same chunks (``plain_rate``, chunks/s, when already measured on them in this run)."""
     from sentence_transformers import SentenceTransformer
 
-    from .assistant import Assistant
-    from .embedding import embedder_for, resolve_embed_model
+    from rag.assistant import Assistant
+    from rag.embedding import embedder_for, resolve_embed_model
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     try:
@@ -66,7 +67,7 @@ def bench_ingest(
         assistant = Assistant(s, embedder=embedder)
         ms, report = _timed(lambda: assistant.ingest([folder]))
         # The same texts the ingest embedded, as the store holds them: no second chunking pass.
-        chunk_texts = [text for _, text, _ in assistant._writable_store().all_chunks()]
+        chunk_texts = [text for _, text, _ in assistant.store().all_chunks()]
         n_chunks = len(chunk_texts)
         if plain_rate:
             base_ms = len(chunk_texts) / plain_rate * 1000
@@ -92,10 +93,10 @@ def bench_retrieval(
     """Search latency (query embedding included) at each collection size."""
     import numpy as np
 
-    from .embedding import embedder_for
-    from .records import Chunk
-    from .retrieval import Retriever, open_store
-    from .store import CatalogEntry
+    from rag.embedding import embedder_for
+    from rag.records import Chunk
+    from rag.retrieval import Retriever, open_store
+    from rag.store import CatalogEntry
 
     embedder = embedder_for(settings)
     real = np.asarray(embedder.embed(texts), dtype=np.float32)
@@ -149,8 +150,8 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
     direct calls' (answers the check judges weigh in by their share). Questions the
     relevance gate answers without the model (``questions_gated``) have no direct call to
     compare with and are left out of every figure."""
-    from .assistant import Assistant, decline_rule
-    from .generation import LlamaCppGenerator, messages_tokens
+    from rag.assistant import Assistant, decline_rule
+    from rag.generation import LlamaCppGenerator, messages_tokens
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-ans-"))
     try:
@@ -172,7 +173,7 @@ def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
             s.with_(verify_figures=False),
             embedder=assistant.retriever.embedder,
             generator=generator,
-            store=assistant.retriever._store,
+            store=assistant.store(),
         )
         first, total, prompt_tokens, overhead, bare = [], [], [], [], []
         checked_ms, direct_sum, gated = 0.0, 0.0, 0
@@ -234,8 +235,7 @@ ANSWER_EVERY = 5  # the answer section times every 5th single-turn seed question
 def answer_questions() -> list[str]:
     """The seed questions the answer section times: every ``ANSWER_EVERY``-th question of
     eval/questions.jsonl that has no conversation history (19 of the 93), answerable and
-    not, in file order. A fixed sample of the set, not questions picked for speed; until
-    session 10 the section timed six hand-picked questions."""
+    not, in file order: a fixed sample of the set, not questions picked for speed."""
     from .evaluation import load_questions
 
     single = [
@@ -271,8 +271,9 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
 
 
 def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
+    from rag.embedding import embedder_for
+
     from .datasets import load_scifact
-    from .embedding import embedder_for
 
     corpus, _, _ = load_scifact()
     docs = [corpus[k] for k in sorted(corpus)]

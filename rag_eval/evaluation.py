@@ -31,14 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .assistant import normalize_history
-from .chunking import sentence_spans
-from .citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
-from .conflicts import quoted_figure
-from .dates import read_dated
-from .embedding import index_suffix
-from .errors import InputError
-from .followup import plan
+from rag.assistant import normalize_history
+from rag.chunking import sentence_spans
+from rag.citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
+from rag.conflicts import quoted_figure
+from rag.dates import read_dated
+from rag.embedding import index_suffix
+from rag.errors import InputError
+from rag.followup import plan
+from rag.records import Answer, Citation, Hit
+from rag.settings import PROJECT_ROOT, Settings
+
 from .metrics import (
     answer_matches,
     median,
@@ -48,11 +51,9 @@ from .metrics import (
     percentile,
     recall_at_k,
 )
-from .records import Answer, Citation, Hit
-from .settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
 DEFAULT_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
@@ -393,7 +394,9 @@ def run_seed_eval(
         if answer.model:
             models.append(answer.model)
         item = score_item(q, answer, ranking)
-        item["reply"] = "".join(p for p in pieces[:-1] if isinstance(p, str)) if answer.model else ""
+        item["reply"] = (
+            "".join(p for p in pieces[:-1] if isinstance(p, str)) if answer.model else ""
+        )
         items.append(item)
     if progress:
         progress(len(questions), len(questions), "")
@@ -710,7 +713,7 @@ def seed_assistant(
     """An assistant over the seed articles only, in its own collection of ``settings.home``
     (``eval-seeds-<embedding model>``, ``-onnx-int8`` added for that backend), so the user's
     documents never change the scores. Ingesting is idempotent: unchanged seeds are skipped."""
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
     suffix = index_suffix(settings.embed_backend)
     collection = slug(f"eval-seeds-{Path(settings.embed_model).name}{suffix}")[:200]

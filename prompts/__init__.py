@@ -1,0 +1,1 @@
+"""The prompt templates, shipped inside the runtime package as ``rag.prompts``."""

@@ -1,0 +1,7 @@
+"""Evaluation and benchmarks for the ``rag`` assistant, beside it rather than inside it.
+
+The runtime package ``rag`` never imports this one. This package adds ``rag eval`` and
+``rag bench`` to the ``rag`` command the way a plugin does (the ``rag.commands`` entry
+points in pyproject.toml), and holds the question sets' loaders, the metrics and the
+reports.
+"""
