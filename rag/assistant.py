@@ -33,7 +33,7 @@ from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever
 from .settings import Settings
-from .store import ChromaStore
+from .store import Store
 from .verify import verify_figures
 
 NOTE_SEARCH_K = 8  # passages searched for other articles' figures when an answer states one
@@ -52,7 +52,7 @@ class Assistant:
         *,
         embedder: Embedder | None = None,
         generator: Generator | None = None,
-        store: ChromaStore | None = None,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.retriever = Retriever(self.settings, embedder=embedder, store=store)
@@ -67,7 +67,7 @@ class Assistant:
                 self._generator = load_generator(self.settings)
             return self._generator
 
-    def store(self) -> ChromaStore:
+    def store(self) -> Store:
         """The index the assistant reads and writes (made on first use)."""
         return self.retriever.open_store(create=True)
 

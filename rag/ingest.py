@@ -21,7 +21,7 @@ from .documents import find_files, read_document
 from .embedding import Embedder
 from .records import Chunk, Document, IngestReport
 from .settings import Settings
-from .store import CatalogEntry, ChromaStore
+from .store import CatalogEntry, Store
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
@@ -64,7 +64,7 @@ def make_chunks(doc: Document, max_tokens: int, overlap: int) -> list[Chunk]:
 class Indexer:
     """Brings the store in line with files on disk."""
 
-    def __init__(self, settings: Settings, store: ChromaStore, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder

@@ -18,7 +18,7 @@ from .embedding import Embedder, embedder_for
 from .errors import NoIndexError
 from .records import Hit
 from .settings import Settings
-from .store import ChromaStore, hit_from, make_client
+from .store import ChromaStore, Store, hit_from, make_client
 from .text import rrf_fuse
 
 # Each method's list is fused this deep. Deeper lists let a chunk one method ranks low still
@@ -35,7 +35,7 @@ class Retriever:
         settings: Settings | None = None,
         *,
         embedder: Embedder | None = None,
-        store: ChromaStore | None = None,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
@@ -54,11 +54,11 @@ class Retriever:
             return self._embedder
 
     @property
-    def store(self) -> ChromaStore:
+    def store(self) -> Store:
         """The index, for reading: ``NoIndexError`` when nothing was ingested yet."""
         return self.open_store(create=False)
 
-    def open_store(self, create: bool) -> ChromaStore:
+    def open_store(self, create: bool) -> Store:
         """The index, opened once; ``create``: make it if it does not exist yet."""
         with self._parts:
             if self._store is None:
@@ -117,7 +117,7 @@ class Retriever:
 class _Lexical:
     """BM25 over the committed chunks of one store generation."""
 
-    def __init__(self, store: ChromaStore, generation: str) -> None:
+    def __init__(self, store: Store, generation: str) -> None:
         import bm25s
 
         self.generation = generation
@@ -180,7 +180,7 @@ def _require_index(settings: Settings) -> None:
 
 def open_store(
     settings: Settings, embedder: Embedder, create: bool, client: Any = None
-) -> ChromaStore:
+) -> Store:
     where = settings.chroma_url or str(settings.chroma_path)
     if not create:
         _require_index(settings)

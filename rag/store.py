@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from .errors import IndexMismatchError, NoIndexError, StoreError
@@ -84,6 +84,34 @@ def _open(client: Any, name: str, meta: dict[str, Any], create: bool) -> tuple[A
     else:
         chunks = client.get_collection(name, embedding_function=None)
     return chunks, client.get_or_create_collection(f"{name}_catalog", embedding_function=None)
+
+
+class Store(Protocol):
+    """Where chunks, their embeddings and the catalogue of committed documents live.
+
+    ``ChromaStore`` is the product's; ``MemoryStore`` keeps everything in a dict, for tests.
+    Ingest writes a document's chunks (``upsert``) before its catalogue entry
+    (``commit_documents``) and then ``bump_generation``; readers trust only chunks whose
+    ``doc_sha256`` matches the catalogue, and rebuild what they derive (BM25) when the
+    generation changes.
+    """
+
+    name: str
+
+    def count(self) -> int: ...
+    def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None: ...
+    def delete_chunks(self, path: str, keep_sha256: str = "") -> None: ...
+    def chunk_versions(self) -> set[tuple[str, str]]: ...
+    def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]: ...
+    def query(self, embedding: list[float], k: int) -> list[Hit]: ...
+    def get_chunks(self, ids: list[str]) -> list[Hit]: ...
+    def embeddings(self, ids: list[str]) -> list[list[float]]: ...
+    def catalog(self) -> dict[str, CatalogEntry]: ...
+    def commit_documents(self, entries: list[CatalogEntry]) -> None: ...
+    def remove_document(self, path: str) -> None: ...
+    def generation(self) -> str: ...
+    def bump_generation(self) -> None: ...
+    def documents(self) -> list[DocumentInfo]: ...
 
 
 class ChromaStore:
@@ -238,6 +266,82 @@ class ChromaStore:
             columns = [result[name] for name in include]
             yield from zip(ids, *columns)
             offset += len(ids)
+
+
+class MemoryStore:
+    """A ``Store`` in a dict, for tests: the same contract as ``ChromaStore``, no disk.
+
+    >>> from rag.records import Chunk
+    >>> store = MemoryStore()
+    >>> chunk = Chunk("c1", "a.txt", "/d/a.txt", 0, 0, 16, "Talks in Geneva.", doc_sha256="h1")
+    >>> store.upsert([chunk], [[1.0, 0.0]])
+    >>> [h.chunk_id for h in store.query([1.0, 0.0], 5)], store.count()
+    (['c1'], 1)
+    """
+
+    def __init__(self, name: str = "documents") -> None:
+        self.name = name
+        self._chunks: dict[str, tuple[str, dict[str, Any], list[float]]] = {}
+        self._catalog: dict[str, CatalogEntry] = {}
+        self._generation = ""
+
+    def count(self) -> int:
+        return len(self._chunks)
+
+    def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        for chunk, vector in zip(chunks, embeddings, strict=True):
+            self._chunks[chunk.chunk_id] = (chunk.text, _chunk_meta(chunk), list(vector))
+
+    def delete_chunks(self, path: str, keep_sha256: str = "") -> None:
+        for cid, (_, meta, _) in list(self._chunks.items()):
+            if meta["path"] == path and (not keep_sha256 or meta["doc_sha256"] != keep_sha256):
+                del self._chunks[cid]
+
+    def chunk_versions(self) -> set[tuple[str, str]]:
+        return {(m["path"], m["doc_sha256"]) for _, m, _ in self._chunks.values()}
+
+    def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [(cid, text, dict(meta)) for cid, (text, meta, _) in self._chunks.items()]
+
+    def query(self, embedding: list[float], k: int) -> list[Hit]:
+        def cosine(vector: list[float]) -> float:
+            norms = (sum(a * a for a in embedding) * sum(b * b for b in vector)) ** 0.5
+            return sum(a * b for a, b in zip(embedding, vector)) / norms if norms else 0.0
+
+        scored = [(cosine(v), cid, text, meta) for cid, (text, meta, v) in self._chunks.items()]
+        scored.sort(key=lambda row: -row[0])
+        return [hit_from(cid, text, meta, score) for score, cid, text, meta in scored[: max(1, k)]]
+
+    def get_chunks(self, ids: list[str]) -> list[Hit]:
+        return [hit_from(i, *self._chunks[i][:2], 0.0) for i in ids if i in self._chunks]
+
+    def embeddings(self, ids: list[str]) -> list[list[float]]:
+        return [list(self._chunks[i][2]) for i in ids if i in self._chunks]
+
+    def catalog(self) -> dict[str, CatalogEntry]:
+        return dict(self._catalog)
+
+    def commit_documents(self, entries: list[CatalogEntry]) -> None:
+        self._catalog.update((e.path, e) for e in entries)
+
+    def remove_document(self, path: str) -> None:
+        self._catalog.pop(path, None)
+        self.delete_chunks(path)
+
+    def generation(self) -> str:
+        return self._generation
+
+    def bump_generation(self) -> None:
+        self._generation = uuid.uuid4().hex
+
+    def documents(self) -> list[DocumentInfo]:
+        return sorted(
+            (
+                DocumentInfo(e.source, e.path, e.chunks, e.title, e.date)
+                for e in self._catalog.values()
+            ),
+            key=lambda d: (d.source, d.path),
+        )
 
 
 def one_line(exc: BaseException) -> str:

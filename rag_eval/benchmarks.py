@@ -42,7 +42,7 @@ from rag.prompting import build_messages, load_templates
 from rag.records import Answer, Hit
 from rag.retrieval import Retriever, open_store
 from rag.settings import Settings
-from rag.store import ChromaStore
+from rag.store import Store
 
 from .datasets import DEFAULT_DIR, load_rgb, load_scifact, load_squad2, squad_paragraphs
 from .evaluation import model_name, run_meta, slug
@@ -118,7 +118,7 @@ def _load_generator(settings: Settings) -> Generator:
 
 def index_texts(
     settings: Settings, embedder: Embedder, texts: dict[str, str], progress: Progress | None = None
-) -> tuple[ChromaStore, dict[str, Any]]:
+) -> tuple[Store, dict[str, Any]]:
     """Index ``{file name: text}`` into ``settings.collection`` the way ``rag ingest`` does:
     the texts are written as files to ``<home>/<collection>-docs/`` (only those that differ)
     and that folder is ingested, so unchanged documents are kept and stale ones removed.

@@ -1,6 +1,7 @@
 import pytest
 
 from rag.assistant import ABSTAIN_TEXT, Assistant, clean_question
+from rag.embedding import HashEmbedder
 from rag.errors import InputError
 from rag.generation import Decline, ScriptedGenerator
 from rag.records import Answer, Turn
@@ -138,3 +139,23 @@ def test_a_bare_weekday_in_an_answer_gets_the_date_its_passage_gives_it(assistan
     scripted(assistant, "Blinken will travel to Kyiv on Wednesday to meet with President Volodymyr Zelenskyy.")
     answer = assistant.ask("When will Blinken travel to Kyiv to meet Zelenskyy?")
     assert answer.answer.startswith("Blinken will travel to Kyiv on Wednesday (January 19) to meet with")
+
+
+def test_the_assistant_works_on_any_store_the_memory_store_included(settings, seeds):
+    from rag.store import MemoryStore
+    from tests.conftest import reply_citing_first_passage
+
+    store = MemoryStore()
+    assistant = Assistant(
+        settings.with_(min_relevance=0.05, retrieval="hybrid", focus_sentences=6),
+        embedder=HashEmbedder(dim=256),
+        generator=ScriptedGenerator(reply_citing_first_passage),
+        store=store,
+    )
+    report = assistant.ingest([seeds])
+    assert len(report.added) == 5 and store.count() == report.chunks
+    assert assistant.ingest([seeds]).unchanged == report.added  # incremental, as on Chroma
+    answer = assistant.ask("How long did the meeting between Blinken and Lavrov in Geneva last?")
+    assert not answer.abstained and answer.citations
+    assert {d.source for d in assistant.documents()} == {p.name for p in seeds.glob("*.txt")}
+    assert not settings.chroma_path.exists()  # nothing went to disk

@@ -1,7 +1,7 @@
 """Prompt reading and generation speed of the default model under several llama.cpp builds,
 measured in one run on this machine: the numbers behind the README's choice of build.
 
-    .venv/bin/python eval/llama_builds.py [VARIANT ...] [--rounds N] [--json]
+    .venv/bin/python experiments/llama_builds.py [VARIANT ...] [--rounds N] [--json]
 
 Each VARIANT (default: dispatch avx2 avx512 native) is built by ``.ci/build-llama.sh --wheel``
 (or taken from its cache), unpacked into a temporary folder and run in a child process of
