@@ -52,8 +52,8 @@ test-fast: setup
 	$(PY) -m pytest -m "not real and not browser"
 
 lint: setup
-	$(VENV)/bin/ruff check rag ui tests
-	$(VENV)/bin/mypy rag
+	$(VENV)/bin/ruff check rag rag_eval ui tests experiments
+	$(VENV)/bin/mypy rag rag_eval
 
 eval: setup
 	$(RAG) eval

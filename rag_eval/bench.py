@@ -272,6 +272,7 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
 
 def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
     from rag.embedding import embedder_for
+    from rag.llama_build import build_record, cpu
 
     from .datasets import load_scifact
 
@@ -287,6 +288,9 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
+            "cpu": cpu()["model"],
+            "cpu_extensions": " ".join(cpu()["extensions"]),
+            "llama_cpp_build": build_record().get("variant", "not recorded"),
         },
         "quick": quick,
         "ingest_seeds": bench_ingest(settings, seeds, "seeds"),

@@ -110,7 +110,7 @@ def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(path),
+        sys.executable, "-m", "rag.model_server", "--model", str(path),
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
     ]  # fmt: skip
     log = tmp_path_factory.mktemp("llama-server") / "llama.log"
@@ -400,7 +400,7 @@ def test_model_server_with_an_api_key(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
+        sys.executable, "-m", "rag.model_server", "--model", str(path), "--host", "127.0.0.1",
         "--port", str(port), "--n_ctx", "2048", "--api_key", "s3cret",
     ]  # fmt: skip
     # /v1/models needs the key too, so wait for the health-free docs page instead.
