@@ -79,6 +79,8 @@ def convert(html: str, kind: str) -> str:
     text = text.replace("**\\--", "**--")
     text = re.sub(r"^(#+) +", r"\1 ", text, flags=re.M)
     text = re.sub(r"^(#+ [\d.]+)  +", r"\1 ", text, flags=re.M)
+    # html2text puts a space before an escaped "<" or ">": "**Meta- <**".
+    text = re.sub(r"\*\*Meta- ([<>])\*\*", r"**Meta-\1**", text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip() + "\n"
