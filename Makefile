@@ -39,7 +39,7 @@ llama:
 
 # The speed of each llama.cpp build on this machine, measured in one run (README).
 llama-speeds: setup
-	$(PY) experiments/llama_builds.py
+	$(PY) experiments/llama_builds.py --rounds 5
 
 run: setup
 	$(RAG) ingest seeds/
