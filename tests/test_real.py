@@ -82,6 +82,10 @@ def test_doctor_reports_models_and_index(cli_home):
     assert report["models"]["qwen2.5-coder-0.5b"].startswith("ok")
     assert report["models"]["smollm2-135m"].startswith("ok")
     assert report["index"]["documents"] == 5
+    llama = report["llama_cpp"]
+    assert llama["probe"].startswith("ok: qwen2.5-coder-1.5b.gguf wrote"), llama
+    assert llama["build"] == "dispatch" and llama["installed"].startswith("yes")
+    assert "AVX" in llama["features_used"].split() or "SSE3" in llama["features_used"].split()
 
 
 def test_real_embedder_ranks_the_answer_passage(real_embedder, settings, seeds):
