@@ -289,15 +289,6 @@ def _add_plugins(group: click.Group) -> None:
 _add_plugins(cli)
 
 
-def main() -> None:
-    """The ``rag`` command. The work runs in a child process so that a crash inside native
-    code (llama.cpp, PyTorch, Chroma) is reported in one line rather than as a silent exit
-    status 139 (``rag.crash``); ``python -m rag`` runs it in this process."""
-    from .crash import run_guarded
-
-    sys.exit(run_guarded([sys.executable, "-m", "rag", *sys.argv[1:]]))
-
-
 def run_in_process() -> None:
     """Run the command here, with Python's fault handler on (``python -m rag``)."""
     from .crash import enable_in_child

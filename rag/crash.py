@@ -82,6 +82,13 @@ def _innermost_library_frame(dump: str) -> tuple[str, str]:
     return "", ""
 
 
+def main() -> None:
+    """The ``rag`` command: the work runs in a child (``python -m rag``, i.e.
+    ``rag.cli.run_in_process``) so that a fault inside native code is reported in one line
+    rather than as a silent exit status 139. This parent imports neither click nor the CLI."""
+    sys.exit(run_guarded([sys.executable, "-m", "rag", *sys.argv[1:]]))
+
+
 def run_guarded(command: list[str]) -> int:
     """Run ``command`` (a Python command line) as a child that reports faults to a file, and
     return its exit status; a child killed by a fault gets the one-line description."""
@@ -100,22 +107,25 @@ def run_guarded(command: list[str]) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    try:
-        dump = Path(report).read_text(errors="replace")
-    except OSError:
-        dump = ""
-    if status >= 0:
-        Path(report).unlink(missing_ok=True)
-        return status
     signum = -status
-    if signum in FAULTS:
-        kept = f" Python's stack at the crash: {report}" if dump.strip() else ""
-        print(describe_crash(signum, dump) + kept, file=sys.stderr, flush=True)
-        if not dump.strip():
-            Path(report).unlink(missing_ok=True)
+    if signum not in FAULTS:  # a normal exit, or stopped by a signal it was sent
+        Path(report).unlink(missing_ok=True)
+        return status if status >= 0 else 128 + signum
+    dump = _read(report)
+    line = describe_crash(signum, dump)
+    if dump.strip():
+        line += f" Python's stack at the crash: {report}"
     else:
         Path(report).unlink(missing_ok=True)
+    print(line, file=sys.stderr, flush=True)
     return 128 + signum
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def enable_in_child() -> None:

@@ -17,13 +17,12 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
         "settings": {
             f"RAG_{f.name.upper()}": str(getattr(settings, f.name)) for f in fields(settings)
         },
-        "llama_cpp": {},
+        "llama_cpp": llama_report(settings),
         "models": {},
         "index": {},
     }
     if settings.ui_auth:
         report["settings"]["RAG_UI_AUTH"] = "(set)"
-    report["llama_cpp"] = llama_report(settings)
     for name in PRESETS:
         report["models"][name] = verify(settings, name)
     if settings.llm_url:
@@ -52,10 +51,10 @@ def llama_report(settings: Settings) -> dict[str, Any]:
     """The llama.cpp build, this CPU, and the probe's outcome (one line when it failed)."""
     from .llama_build import build_record, cpu, installed_matches
 
-    record = build_record()
+    record, machine = build_record(), cpu()
     report: dict[str, Any] = {
-        "cpu": cpu()["model"],
-        "cpu_extensions": " ".join(cpu()["extensions"]),
+        "cpu": machine["model"],
+        "cpu_extensions": " ".join(machine["extensions"]),
         "build": record.get("variant", record.get("status", "")),
         "build_flags": record.get("cmake_args", "unknown"),
         "installed": installed_matches(record),
@@ -64,7 +63,7 @@ def llama_report(settings: Settings) -> dict[str, Any]:
         report["probe"] = f"skipped: generation goes to {settings.llm_url}"
         return report
     try:
-        result = probe_llama(settings)
+        result = probe_llama(settings, record)
     except RagError as exc:
         report["probe"] = f"FAILED: {exc}"
         return report
@@ -73,10 +72,10 @@ def llama_report(settings: Settings) -> dict[str, Any]:
     return report
 
 
-def probe_llama(settings: Settings) -> dict[str, Any]:
+def probe_llama(settings: Settings, record: dict[str, Any] | None = None) -> dict[str, Any]:
     """``rag.llama_build.probe`` with the build named: raises ``ModelError`` on failure."""
     from .llama_build import build_record, probe
 
     result = probe(settings)
-    result["build"] = build_record().get("variant", "build not recorded")
+    result["build"] = (record or build_record()).get("variant", "build not recorded")
     return result
