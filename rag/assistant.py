@@ -7,6 +7,9 @@ whose text is authoritative (unsupported sentences removed, citations verified).
 Abstention does not rely on the model's goodwill: when retrieval finds nothing relevant
 enough the model is not asked at all, and when the model's reply has no sentence that a
 cited passage supports the answer is an abstention too.
+
+The reply and the passages it answers from travel as one record (``rag.draft.Draft``)
+through the checks ``rag.checks`` lists; ``review`` runs those the settings turn on.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .citations import check, date_weekdays, split_clauses, strip_markers
-from .conflicts import figures, note_differences
+from .checks import Tools, enabled, review
+from .draft import Draft, Passage, date_passage
 from .embedding import Embedder
 from .errors import InputError
 from .focus import asks_who, focus
@@ -30,13 +33,11 @@ from .ingest import Indexer, Progress
 from .models import resolve_model
 from .once import load_once
 from .prompting import NOT_FOUND, build_messages, load_templates
-from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
+from .records import Answer, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever
 from .settings import Settings
 from .store import Store
-from .verify import verify_figures
 
-NOTE_SEARCH_K = 8  # passages searched for other articles' figures when an answer states one
 ABSTAIN_TEXT = "The documents don't say."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -107,7 +108,9 @@ class Assistant:
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         turns = normalize_history(history)[-self.settings.history_turns :] if history else []
-        searched = plan(question, turns)  # a follow-up: "What did he say?" -> "What did Peskov say?"
+        searched = plan(
+            question, turns
+        )  # a follow-up: "What did he say?" -> "What did Peskov say?"
         topic, asked = searched.topic, searched.asked
         hits = self.retriever.search(
             searched.query,
@@ -126,17 +129,18 @@ class Assistant:
         if not focused or focused[0].best < self.settings.min_relevance:
             return Prepared(question, [], [], hits, timings, began, topic)
         generator = self.generator
-        texts = [f.text for f in focused]
+        passages = [date_passage(n, f.hit, f.text) for n, f in enumerate(focused, 1)]
         messages, shown = build_messages(
             asked,
-            [f.hit for f in focused],
+            passages,
             turns,
             load_templates(self.settings.prompts),
             generator.count_tokens,
             generator.n_ctx - self.settings.max_tokens - 16,
-            texts=texts,
         )
-        return Prepared(question, messages, shown, hits, timings, began, topic, texts[: len(shown)])
+        return Prepared(
+            question, messages, shown, hits, timings, began, topic, passages[: len(shown)]
+        )
 
     def stream(
         self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
@@ -157,69 +161,24 @@ class Assistant:
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(p.began))
-        text, abstained, citations, passages = self.review("".join(reply), p)
+        draft = self.review("".join(reply), p)
         timings["total"] = _ms(p.began)
-        yield Answer(text, abstained, citations, timings, passages, generator.name)
+        if draft.abstained:
+            yield Answer(ABSTAIN_TEXT, True, [], timings, draft.hits, generator.name)
+        else:
+            yield Answer(draft.answer, False, draft.citations, timings, draft.hits, generator.name)
 
-    def review(self, reply: str, p: Prepared) -> tuple[str, bool, list[Citation], list[Hit]]:
-        """The model's ``reply`` checked against the passages it was shown: ``(answer text,
-        abstained, citations, passages)``. A sentence stating a number must also pass the model's
-        own yes/no reading of its passage (``verify_figures``). When the answer states a figure,
-        other articles' different figures for the same thing are quoted after it; the passages they come from
-        are numbered after the ones the model saw."""
-        verified = verify(reply, p, self.generator, self.settings)
-        if verified is None:
-            return ABSTAIN_TEXT, True, [], p.shown
-        answer, cited = verified
-        passages, texts = list(p.shown), list(p.texts)
-        if figures(answer):
-            known = {h.chunk_id for h in passages}
-            # The whole answer, and each clause stating a figure alone: "... 190,000 troops on
-            # Ukraine's borders, and authorities have warned ..." searched whole finds warnings.
-            said = strip_markers(answer)
-            queries = [said, *(c for c in split_clauses(said) if figures(c) and c != said)]
-            for query in queries:
-                for hit in self.retriever.search(query, k=NOTE_SEARCH_K):
-                    if hit.chunk_id not in known:
-                        known.add(hit.chunk_id)
-                        passages.append(hit)
-                        texts.append(hit.text)
-
+    def review(self, reply: str, p: Prepared) -> Draft:
+        """The model's ``reply`` to ``p`` through the checks the settings turn on
+        (``rag.checks``, in the order listed there)."""
         embedder = self.retriever.embedder
-        anchors = embedder.embed([p.topic, answer])  # once, not once per candidate sentence
-
-        def similarity(_said: str, others: Sequence[str]) -> list[float]:
-            """Mean cosine similarity of each of ``others`` to the question and the answer."""
-            return [
-                sum(sum(a * b for a, b in zip(t, v)) for t in anchors) / len(anchors)
-                for v in embedder.embed(list(others))
-            ]
-
-        text, citations = note_differences(answer, cited, passages, texts, similarity)
-        used = max((c.n for c in citations), default=0)
-        return text, False, citations, passages[: max(len(p.shown), used)]
-
-
-def verify(
-    reply: str, p: Prepared, generator: Generator, settings: Settings
-) -> tuple[str, list[Citation]] | None:
-    """The model's ``reply`` checked against the passages it was shown (``rag.citations``),
-    each sentence stating a number read again by the model (``verify_figures``), bare
-    weekdays dated: ``(answer, citations)``, or None when nothing survives. Everything
-    ``Assistant.review`` does before noting other articles' figures, so that benchmarks
-    giving the model their own passages (RGB) check answers as the assistant does."""
-    checked = check(reply, p.shown, p.topic)
-    if checked.abstained:
-        return None
-    answer, cited = checked.text, checked.citations
-    templates = load_templates(settings.prompts)
-    if settings.verify_figures and templates.judge:
-        answer, cited = verify_figures(
-            answer, cited, p.shown, p.texts, generator, templates.system, templates.judge
+        tools = Tools(
+            self.generator,
+            load_templates(self.settings.prompts),
+            search=lambda query, k: self.retriever.search(query, k=k),
+            embed=lambda texts: [list(v) for v in embedder.embed(texts)],
         )
-        if not answer:
-            return None
-    return date_weekdays(answer, p.shown), cited
+        return review(p.draft(reply), tools, enabled(self.settings))
 
 
 @dataclass
@@ -233,7 +192,13 @@ class Prepared:
     timings: dict[str, float]
     began: float
     topic: str  # the question with the previous one, for follow-ups
-    texts: list[str] = field(default_factory=list)  # what the prompt shows of each passage
+    passages: list[Passage] = field(
+        default_factory=list
+    )  # ``shown``, dated as the prompt shows them
+
+    def draft(self, reply: str) -> Draft:
+        """The record the checks revise, holding the model's ``reply`` to this prompt."""
+        return Draft(self.question, self.topic, list(self.passages), reply)
 
 
 def clean_question(question: str, max_chars: int) -> str:

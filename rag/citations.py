@@ -18,7 +18,8 @@ from functools import lru_cache
 from typing import Any
 
 from .chunking import looks_like_instruction, sentence_spans
-from .dates import anchor_weekdays, date_bare_weekdays, read_dated
+from .dates import date_bare_weekdays
+from .draft import Passage, date_passages
 from .places import other_names, undot
 from .prompting import NOT_FOUND
 from .records import Citation, Hit
@@ -59,7 +60,9 @@ _LEADIN = re.compile(
 )
 # Two statements joined into one sentence, each of which may come from its own passage.
 _CLAUSES = re.compile(r",\s+and\s+(?=\w+\s+\w+)|;\s+")
-_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I)  # two words: "additional forces"
+_HOW_MANY = re.compile(
+    r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I
+)  # two words: "additional forces"
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
@@ -163,7 +166,10 @@ def supports(
     required = required or set()
     claim, passage = spell_numbers(claim), spell_numbers(passage)
     return max(
-        (_window_support(claim, w, given) * _names_supported(required, w) for w in _windows(passage)),
+        (
+            _window_support(claim, w, given) * _names_supported(required, w)
+            for w in _windows(passage)
+        ),
         default=0.0,
     )
 
@@ -188,11 +194,10 @@ def _window_support(claim: str, window: str, given: frozenset[str] = frozenset()
     return (1.0 + score) / 2 if _NUMBER.search(claim) else score
 
 
-def best_quote(claim: str, passage: str, date: str = "") -> str:
-    """The sentence of ``passage`` that best supports ``claim`` (weekdays read as dates when
-    the passage's article has ``date``)."""
-    sentences = [passage[s:e] for s, e in sentence_spans(passage)]
-    return max(sentences, key=lambda s: supports(claim, read_dated(s, date)), default="")
+def best_quote(claim: str, passage: Passage) -> str:
+    """The sentence of ``passage``'s chunk, as written, that best supports ``claim`` (read
+    dated)."""
+    return max(passage.sentences, key=lambda s: supports(claim, s[1]), default=("", ""))[0]
 
 
 def names(claim: str, passages: Sequence[Hit]) -> set[str]:
@@ -253,9 +258,13 @@ def _names_supported(required: set[str], passage: str) -> float:
 
 
 def check(
-    reply: str, passages: Sequence[Hit], question: str = "", threshold: float = SUPPORT_THRESHOLD
+    reply: str,
+    passages: Sequence[Passage | Hit],
+    question: str = "",
+    threshold: float = SUPPORT_THRESHOLD,
 ) -> Checked:
-    """Verify ``reply`` against the numbered ``passages`` (1-based, as in the prompt).
+    """Verify ``reply`` against the numbered ``passages`` (1-based, as in the prompt), each
+    read dated (``Passage.context``; plain ``Hit``s are dated here).
 
     Names the question itself uses (e.g. "Geneva" in "How long was the Geneva meeting?") need
     not appear in the supporting sentence, as the user supplied them, unless the name is the
@@ -263,6 +272,8 @@ def check(
     shares a (stemmed, non-name) word with the question: true, perhaps, but not an answer;
     likewise when the question asks "how many X" and neither mentions X.
     """
+    passages = date_passages(passages)
+    hits = [p.hit for p in passages]
     given = {w.lower() for w in re.findall(r"\w+", question)}
     asked = frozenset(content_words(spell_numbers(question)))
     topic = _stems(question)
@@ -273,14 +284,14 @@ def check(
     dropped: list[str] = []
     quotes: dict[int, str] = {}
     text = strip_headers(reply.replace(NOT_FOUND, ""))
-    texts = [read_dated(p.text, p.date) for p in passages]  # what the model was shown, dated
+    texts = [p.context for p in passages]
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         claim = _PREAMBLE.sub("", strip_markers(sentence))
         claim = claim[:1].upper() + claim[1:]
         if not normalize_answer(claim):
             continue
-        named = names(claim, passages)
+        named = names(claim, hits)
         # Names the question supplies are context, except the claim's subject (its first
         # name): "Lavrov told the Council X" needs Lavrov in the sentence that says X; not
         # when it only repeats the question's own phrase ("the Geneva meeting lasted ...").
@@ -294,7 +305,9 @@ def check(
         if not good:  # "It was shelled on Friday, and Zelenskiy called it a provocation"
             clauses = split_clauses(claim)
             found = [
-                supporting(c, cited, texts, {n for n in required if name_in(n, c)}, threshold, asked)[:1]
+                supporting(
+                    c, cited, texts, {n for n in required if name_in(n, c)}, threshold, asked
+                )[:1]
                 for c in clauses
             ]
             if len(clauses) < 2 or not all(found):
@@ -302,7 +315,7 @@ def check(
                 continue
             parts = [(c, f[0]) for c, f in zip(clauses, found)]
             good = list(dict.fromkeys(n for _, n in parts))
-        evidence = [best_quote(c, passages[n - 1].text, passages[n - 1].date) for c, n in parts]
+        evidence = [best_quote(c, passages[n - 1]) for c, n in parts]
         # The topic may be in the sentence next to the support: "Jen Psaki underscored the
         # urgency. We're now at a stage where ..." answers "Who said we're at a stage ...?"
         backing = [
@@ -320,7 +333,7 @@ def check(
         kept.append(with_markers(claim, good))
     if not kept:
         return Checked("", [], True, dropped)
-    citations = [cite(n, h, quotes[n]) for n, h in enumerate(passages, 1) if n in quotes]
+    citations = [cite(n, h, quotes[n]) for n, h in enumerate(hits, 1) if n in quotes]
     return Checked(" ".join(kept), citations, False, dropped)
 
 
@@ -337,7 +350,9 @@ def with_markers(claim: str, numbers: Sequence[int]) -> str:
 
 def cite(n: int, hit: Hit, quote: str) -> Citation:
     """Passage ``n`` of the prompt as a citation, with its supporting sentence."""
-    return Citation(n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title, hit.date, quote)
+    return Citation(
+        n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title, hit.date, quote
+    )
 
 
 def repeats_phrase(claim: str, name: str, question: str) -> bool:
@@ -396,7 +411,9 @@ def _stems(text: str) -> set[str]:
     >>> sorted(_stems("How long did the Geneva meeting last?")), sorted(_stems("They met."))
     (['last', 'long', 'meet'], ['meet'])
     """
-    words = [w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS]
+    words = [
+        w for w in re.findall(r"[^\W_]+", text) if not w[0].isupper() or w.lower() in STOPWORDS
+    ]
     lemmas = [_lemma(w) for w in content_words(" ".join(words).lower())]
     return set(_stemmer().stemWords(lemmas))
 
@@ -415,31 +432,28 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def _has_supported_claim(reply: str, passages: Sequence[Hit], threshold: float) -> bool:
+def _has_supported_claim(reply: str, passages: Sequence[Passage], threshold: float) -> bool:
     """A reply that says "not found" may still carry a cited, supported fact before it."""
     claim = strip_markers(_ABSTAIN.split(reply.replace(NOT_FOUND, ""))[0])
     if len(normalize_answer(claim).split()) < 3:
         return False
-    return any(supports(claim, read_dated(p.text, p.date)) >= threshold for p in passages)
+    return any(supports(claim, p.context) >= threshold for p in passages)
 
 
-def date_weekdays(answer: str, passages: Sequence[Hit]) -> str:
+def date_weekdays(answer: str, passages: Sequence[Passage]) -> str:
     """``answer`` with each bare weekday followed by the date its cited passages give it
     ("on Thursday" -> "on Thursday (February 17)"), when they give it exactly one: the
     model sees dated weekdays but sometimes copies the day alone, which a reader months
     later cannot place.
 
-    >>> p = [Hit("a", "c", 1, "Blinken spoke on Thursday, as he did on Monday.", 0, 1, date="2022-02-18")]
+    >>> from .draft import date_passage
+    >>> p = [date_passage(1, Hit("a", "c", 1, "Blinken spoke on Thursday, as he did on Monday.", 0, 1, date="2022-02-18"))]
     >>> date_weekdays("He spoke on Thursday [1]. It rained on Sunday [1].", p)
     'He spoke on Thursday (February 17) [1]. It rained on Sunday [1].'
     """
     out: list[str] = []
     for s, e in sentence_spans(answer):
         sentence = answer[s:e]
-        dated = [
-            anchor_weekdays(passages[n - 1].text, passages[n - 1].date)
-            for n in markers(sentence)
-            if 1 <= n <= len(passages)
-        ]
+        dated = [passages[n - 1].context for n in markers(sentence) if 1 <= n <= len(passages)]
         out.append(date_bare_weekdays(sentence, dated))
     return " ".join(out)

@@ -160,13 +160,15 @@ def date_bare_weekdays(sentence: str, dated: Sequence[str]) -> str:
     texts (``anchor_weekdays`` output) give that weekday; left bare when they give none or
     several.
 
-    >>> date_bare_weekdays("He spoke on Thursday.", ["Talks on Thursday (February 17)."])
+    >>> date_bare_weekdays("He spoke on Thursday.", ["Talks on Thursday (February 17, 2022)."])
     'He spoke on Thursday (February 17).'
     """
 
     def with_date(m: re.Match[str]) -> str:
         day = m.group("day")
-        dates = {d for t in dated for d in re.findall(rf"\b{day} \((\w+ \d+)\)", t, re.I)}
+        dates = {
+            d for t in dated for d in re.findall(rf"\b{day} \((\w+ \d+)(?:, \d{{4}})?\)", t, re.I)
+        }
         return f"{day} ({dates.pop()})" if len(dates) == 1 else day
 
     return _BARE_DAY.sub(with_date, sentence)

@@ -47,7 +47,7 @@ def offline() -> None:
 def native_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AVX-512 BF16 or AMX). Without
     it PyTorch emulates bf16 and is slower than fp32 (on the Intel Xeon of sessions 1-9,
-    ``eval/ablation/embed_precision.py``: 23 against 33 texts/s)."""
+    docs/experiments.md: 23 against 33 texts/s)."""
     import torch
 
     capabilities: dict[str, object] = getattr(torch.cpu, "get_capabilities", dict)()
@@ -61,7 +61,7 @@ class SentenceTransformerEmbedder:
     natively (``native_bf16``), else in fp32; "fp32" and "bf16" force one. Under autocast the
     matrix products run in bf16 and the normalisations in fp32: on the chunks of 600 SciFact
     abstracts the vectors' cosine to fp32's is at least 0.99996 and ingest's batches encode
-    1.5-1.7x faster on an AMD EPYC with AVX-512 BF16 (``eval/ablation/embed_bf16.py``)."""
+    1.5-1.7x faster on an AMD EPYC with AVX-512 BF16 (docs/experiments.md)."""
 
     def __init__(
         self, model: str = "all-MiniLM-L6-v2", batch_size: int = BEST_BATCH, precision: str = "auto"

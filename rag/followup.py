@@ -103,7 +103,9 @@ def person(answer: str) -> str | None:
     candidates = [
         run
         for run in runs
-        if not other_names(run[-1]) and run[-1].capitalize() not in MONTHS and run[-1].lower() not in DAYS
+        if not other_names(run[-1])
+        and run[-1].capitalize() not in MONTHS
+        and run[-1].lower() not in DAYS
     ]
     if not candidates:
         return None

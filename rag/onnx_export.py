@@ -54,7 +54,9 @@ def pooling(folder: Path) -> tuple[str, bool, int]:
     config_file = folder / "sentence_bert_config.json"
     limit = 256
     if config_file.is_file():
-        limit = int(json.loads(config_file.read_text(encoding="utf-8")).get("max_seq_length") or 256)
+        limit = int(
+            json.loads(config_file.read_text(encoding="utf-8")).get("max_seq_length") or 256
+        )
     return mode, "Normalize" in kinds, limit
 
 
@@ -94,7 +96,9 @@ def _weights(folder: Path) -> Path:
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (folder / name).is_file():
             return folder / name
-    raise ModelError(f"No model weights in {folder}: set RAG_EMBED_MODEL to a sentence-transformers folder.")
+    raise ModelError(
+        f"No model weights in {folder}: set RAG_EMBED_MODEL to a sentence-transformers folder."
+    )
 
 
 def _export_fp32(folder: Path, out: Path) -> None:
@@ -103,7 +107,9 @@ def _export_fp32(folder: Path, out: Path) -> None:
 
     model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    sample = tokenizer(["a short text", "a somewhat longer text to export"], padding=True, return_tensors="pt")
+    sample = tokenizer(
+        ["a short text", "a somewhat longer text to export"], padding=True, return_tensors="pt"
+    )
     names = [n for n in INPUTS if n in sample]
 
     class Encoder(torch.nn.Module):  # positional inputs in a fixed order, one output

@@ -45,7 +45,9 @@ def _names() -> dict[str, frozenset[str]]:
         for f in forms[key]:
             rank = (country.get("population") or 0, key)
             owner[_key(f)] = max(owner.get(_key(f), rank), rank)
-    groups = {key: frozenset(f for f in fs if owner[_key(f)][1] == key) for key, fs in forms.items()}
+    groups = {
+        key: frozenset(f for f in fs if owner[_key(f)][1] == key) for key, fs in forms.items()
+    }
     return {f: groups[key] for f, (_, key) in owner.items()}
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .dates import anchor_weekdays
+from .draft import Passage, date_passages
 from .errors import SettingsError
 from .generation import TEMPLATE_TOKENS_PER_MESSAGE, Messages
 from .records import Hit, Turn
@@ -81,21 +81,22 @@ def describe_date(iso: str) -> str:
 def format_passage(
     template: str, n: int, hit: Hit, text: str | None = None, same_as: int | None = None
 ) -> str:
-    """One passage as ``template`` lays it out; ``same_as``, the number of an earlier passage
-    of the same article, stands in for the date (fewer prompt tokens)."""
+    """One passage as ``template`` lays it out, showing ``text`` (already dated: ``rag.draft``;
+    default: the chunk as written); ``same_as``, the number of an earlier passage of the same
+    article, stands in for the date (fewer prompt tokens)."""
     if not hit.date:
         dated = ""
     elif same_as is not None:
         dated = f", same article as passage [{same_as}]"
     else:
         dated = f", article dated {describe_date(hit.date)}"
-    text = anchor_weekdays(text if text is not None else hit.text, hit.date)
+    text = text if text is not None else hit.text
     return render(template, n=n, source=hit.source, dated=dated, text=text)
 
 
 def build_messages(
     question: str,
-    passages: Sequence[Hit],
+    passages: Sequence[Passage | Hit],
     history: Sequence[Turn],
     templates: Templates,
     count: Callable[[str], int],
@@ -104,8 +105,9 @@ def build_messages(
 ) -> tuple[Messages, list[Hit]]:
     """Chat messages for the question within ``budget`` prompt tokens, and the passages used.
 
-    Passages keep their rank order and are numbered from 1 in the prompt; ``texts``, when
-    given, replaces each passage's text (e.g. with its most relevant sentences).
+    Passages keep their rank order and are numbered from 1 in the prompt, each showing its
+    dated text (``Passage.shown``); plain ``Hit``s are dated here, showing ``texts`` when
+    given (e.g. their most relevant sentences) or else the whole chunk.
     """
     overhead = TEMPLATE_TOKENS_PER_MESSAGE
     system = {"role": "system", "content": templates.system}
@@ -121,8 +123,8 @@ def build_messages(
     used: list[Hit] = []
     blocks: list[str] = []
     first: dict[str, int] = {}  # source -> the number of its first passage
-    for i, hit in enumerate(passages):
-        shown = texts[i] if texts is not None else hit.text
+    for passage in date_passages(passages, texts):
+        hit, shown = passage.hit, passage.shown
         same_as = first.get(hit.source)
         block = format_passage(templates.passage, len(used) + 1, hit, text=shown, same_as=same_as)
         first.setdefault(hit.source, len(used) + 1)

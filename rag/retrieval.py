@@ -178,9 +178,7 @@ def _require_index(settings: Settings) -> None:
         raise NoIndexError(f"No index in {settings.home} yet: run `rag ingest seeds/` first.")
 
 
-def open_store(
-    settings: Settings, embedder: Embedder, create: bool, client: Any = None
-) -> Store:
+def open_store(settings: Settings, embedder: Embedder, create: bool, client: Any = None) -> Store:
     where = settings.chroma_url or str(settings.chroma_path)
     if not create:
         _require_index(settings)

@@ -46,7 +46,10 @@ class Settings:
     focus_sentences: int = 5  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
+    check_support: bool = True  # keep only sentences a cited passage supports
     verify_figures: bool = True  # ask the model whether the passage says each figure stated
+    date_weekdays: bool = True  # date a weekday the answer gives bare
+    note_conflicts: bool = True  # quote other articles' different figures for what it counts
     decline_confidence: float = 0.5  # the model may open with NOT FOUND only this sure of it
     history_turns: int = 3
     max_file_mb: float = 20.0

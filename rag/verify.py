@@ -13,7 +13,7 @@ and a different system message would evict it, costing the next question about a
 With either system message the judge gave the same verdicts on the 22 answers it checks.
 A sentence whose words, in order, are a span of its passage is not judged: over three seed
 runs the judge said no to 9 of the 61 other sentences it checked and to none of the 14
-copies (``eval/ablation/verbatim_figures.py``).
+copies (docs/experiments.md).
 When the judge says no, the sentence may still be what another passage shown to the model
 says: the model often cites the first passage that mentions the event, not the one stating
 the figure ("Blinken will meet Lavrov in Geneva on January 21", cited to "In Geneva on Friday
@@ -39,10 +39,10 @@ from .citations import (
     supporting,
     with_markers,
 )
-from .dates import anchor_weekdays, read_dated
+from .draft import Passage
 from .generation import Generator
 from .prompting import render
-from .records import Citation, Hit
+from .records import Citation
 
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W_]+")
@@ -60,12 +60,10 @@ def copied(claim: str, passage: str) -> bool:
     return any(text[i : i + n] == said for i in range(len(text) - n + 1))
 
 
-def copies_a_cited(
-    claim: str, cited: Sequence[int], texts: Sequence[str], passages: Sequence[Hit]
-) -> bool:
+def copies_a_cited(claim: str, cited: Sequence[int], passages: Sequence[Passage]) -> bool:
     """Whether ``claim`` is a copy (``copied``) of one of its ``cited`` passages (1-based)
     as the model saw it, weekdays dated: such a sentence is not judged."""
-    return any(copied(claim, anchor_weekdays(texts[n - 1], passages[n - 1].date)) for n in cited)
+    return any(copied(claim, passages[n - 1].shown) for n in cited)
 
 
 def judge_says(generator: Generator, system: str, template: str, evidence: str, claim: str) -> bool:
@@ -82,36 +80,35 @@ def judge_says(generator: Generator, system: str, template: str, evidence: str, 
 def verify_figures(
     text: str,
     citations: list[Citation],
-    passages: Sequence[Hit],
-    texts: Sequence[str],
+    passages: Sequence[Passage],
     generator: Generator,
     system: str,
     template: str,
 ) -> tuple[str, list[Citation]]:
     """``text`` without the sentences stating a number that the judge says their cited
-    passages do not say, and the citations still used. ``texts`` are what the model was shown
-    of each passage; a sentence copied from one of them (``copied``) is not judged."""
+    passages do not say, and the citations still used. The judge reads what the model was
+    shown of each passage (``Passage.read``); a sentence copied from it (``copied``) is not
+    judged."""
     kept: list[str] = []
     extra: dict[int, Citation] = {}  # passages a rejected sentence was moved to
-    dated = [read_dated(t, p.date) for t, p in zip(texts, passages)]
+    dated = [p.read for p in passages]
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        cited = [n for n in markers(sentence) if 1 <= n <= len(texts)]
+        cited = [n for n in markers(sentence) if 1 <= n <= len(passages)]
         claim = strip_markers(sentence).strip()
-        if (
-            cited
-            and _DIGIT.search(claim)
-            and not copies_a_cited(claim, cited, texts, passages)
-        ):
+        if cited and _DIGIT.search(claim) and not copies_a_cited(claim, cited, passages):
             evidence = "\n".join(dated[n - 1] for n in cited)
             if not judge_says(generator, system, template, evidence, claim):
                 # The checker's own re-pointing, over the passages not cited, names required.
                 others = ["" if n in cited else t for n, t in enumerate(dated, 1)]
-                other = supporting(claim, [], others, names(claim, passages), SUPPORT_THRESHOLD)
-                if not other or not judge_says(generator, system, template, dated[other[0] - 1], claim):
+                hits = [p.hit for p in passages]
+                other = supporting(claim, [], others, names(claim, hits), SUPPORT_THRESHOLD)
+                if not other or not judge_says(
+                    generator, system, template, dated[other[0] - 1], claim
+                ):
                     continue
-                hit = passages[other[0] - 1]
-                extra[other[0]] = cite(other[0], hit, best_quote(claim, hit.text, hit.date))
+                passage = passages[other[0] - 1]
+                extra[other[0]] = cite(other[0], passage.hit, best_quote(claim, passage))
                 sentence = with_markers(claim, other)
         kept.append(sentence)
     used = {n for sentence in kept for n in markers(sentence)}

@@ -32,8 +32,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.assistant import ABSTAIN_TEXT, Assistant, Prepared, decline_rule, verify
+from rag.assistant import ABSTAIN_TEXT, Assistant, decline_rule
+from rag.checks import Tools, enabled, review
 from rag.citations import strip_markers
+from rag.draft import Draft, date_passages
 from rag.embedding import Embedder, embedder_for, index_suffix
 from rag.errors import InputError
 from rag.generation import Generator
@@ -274,18 +276,19 @@ def answer_from_texts(
     question: str, texts: Sequence[str], generator: Generator, settings: Settings
 ) -> Answer:
     """Answer ``question`` from the given passages with the assistant's prompt templates,
-    generator and checks (``rag.assistant.verify``: the checker with the question, the
-    model's reading of figures, dated weekdays); passage ``i`` (from 1) is cited as source
-    ``p{i}.txt``.
+    generator and checks (``rag.checks``, as the settings turn them on); passage ``i`` (from
+    1) is cited as source ``p{i}.txt``.
 
     No retrieval, relevance gate or focus: the model always sees the whole passages. Other
     articles' differing figures are not noted (that needs a collection to search).
     """
     hits = [Hit(f"p{i}.txt", f"p{i}", 1.0, t, 0, len(t)) for i, t in enumerate(texts, 1)]
+    passages = date_passages(hits)
     began = time.perf_counter()
     budget = generator.n_ctx - settings.max_tokens - 16
+    templates = load_templates(settings.prompts)
     messages, shown = build_messages(
-        question, hits, [], load_templates(settings.prompts), generator.count_tokens, budget
+        question, passages, [], templates, generator.count_tokens, budget
     )
     timings: dict[str, float] = {"retrieve": 0.0}
     reply = []
@@ -293,13 +296,12 @@ def answer_from_texts(
         timings.setdefault("first_token", _ms(began))
         reply.append(piece)
     timings.setdefault("first_token", _ms(began))
-    texts = [h.text for h in shown]
-    prepared = Prepared(question, messages, shown, hits, timings, began, question, texts)
-    verified = verify("".join(reply), prepared, generator, settings)
+    draft = Draft(question, question, passages[: len(shown)], "".join(reply))
+    draft = review(draft, Tools(generator, templates), enabled(settings, leave_out=["conflicts"]))
     timings["total"] = _ms(began)
-    if verified is None:
+    if draft.abstained:
         return Answer(ABSTAIN_TEXT, True, [], timings, shown, generator.name)
-    return Answer(verified[0], False, verified[1], timings, shown, generator.name)
+    return Answer(draft.answer, False, draft.citations, timings, shown, generator.name)
 
 
 def rgb_passages(item: Any, condition: str, n: int = 5, seed: int = 0) -> list[str]:

@@ -35,7 +35,7 @@ from rag.assistant import normalize_history
 from rag.chunking import sentence_spans
 from rag.citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
 from rag.conflicts import quoted_figure
-from rag.dates import read_dated
+from rag.draft import date_passage
 from rag.embedding import index_suffix
 from rag.errors import InputError
 from rag.followup import plan
@@ -204,8 +204,11 @@ def citation_support(
     by_n = {c.n: c for c in citations}
 
     def backs(claim: str, n: int) -> bool:
-        passage = read_dated(by_n[n].text, by_n[n].date)
-        return supports(quoted_figure(claim), passage) >= threshold
+        c = by_n[n]
+        passage = date_passage(
+            n, Hit(c.source, c.chunk_id, 0.0, c.text, c.start, c.end, date=c.date)
+        )
+        return supports(quoted_figure(claim), passage.context) >= threshold
 
     score = {(claim, n): backs(claim, n) for claim, cited in sentences for n in cited if n in by_n}
     for claim, cited in sentences:  # two statements, each backed by its own citation

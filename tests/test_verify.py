@@ -1,4 +1,5 @@
 from rag.assistant import Assistant
+from rag.draft import date_passages
 from rag.generation import ScriptedGenerator
 from rag.prompting import load_templates
 from rag.records import Citation, Hit
@@ -8,7 +9,7 @@ from rag.verify import copied, verify_figures
 TEMPLATES = load_templates(PROJECT_ROOT / "prompts")
 SYSTEM, JUDGE = TEMPLATES.system, TEMPLATES.judge
 TEXT = "Moscow has instead added 7,000 more forces near Ukraine."
-PASSAGE = Hit("a.txt", "c1", 0.9, TEXT, 0, len(TEXT))
+PASSAGES = date_passages([Hit("a.txt", "c1", 0.9, TEXT, 0, len(TEXT))])
 CITATION = Citation(1, "a.txt", "c1", 0, len(TEXT), TEXT, quote=TEXT)
 
 
@@ -18,7 +19,7 @@ def judge(verdict: str) -> ScriptedGenerator:
 
 def test_a_figure_the_judge_rejects_is_dropped_with_its_citation():
     g = judge("No.")
-    text, cited = verify_figures("Russia withdrew 7,000 troops [1].", [CITATION], [PASSAGE], [TEXT], g, SYSTEM, JUDGE)
+    text, cited = verify_figures("Russia withdrew 7,000 troops [1].", [CITATION], PASSAGES, g, SYSTEM, JUDGE)
     assert (text, cited) == ("", [])
     system, user = g.calls[0]
     assert system == {"role": "system", "content": SYSTEM}  # the cached prefix stays reusable
@@ -28,13 +29,13 @@ def test_a_figure_the_judge_rejects_is_dropped_with_its_citation():
 def test_sentences_without_numbers_are_not_sent_to_the_judge():
     g = judge("no")
     answer = "Moscow added forces near Ukraine [1]. It added 7,000 of them [1]."
-    text, cited = verify_figures(answer, [CITATION], [PASSAGE], [TEXT], g, SYSTEM, JUDGE)
+    text, cited = verify_figures(answer, [CITATION], PASSAGES, g, SYSTEM, JUDGE)
     assert text == "Moscow added forces near Ukraine [1]." and cited == [CITATION]
     assert len(g.calls) == 1
 
 
 def test_a_figure_the_judge_accepts_is_kept():
-    text, cited = verify_figures("Moscow added 7,000 forces [1].", [CITATION], [PASSAGE], [TEXT], judge("Yes"), SYSTEM, JUDGE)
+    text, cited = verify_figures("Moscow added 7,000 forces [1].", [CITATION], PASSAGES, judge("Yes"), SYSTEM, JUDGE)
     assert text == "Moscow added 7,000 forces [1]." and cited == [CITATION]
 
 
@@ -57,7 +58,7 @@ def test_the_assistant_abstains_when_its_only_figure_is_rejected(settings, embed
 def test_a_sentence_copied_word_for_word_from_its_passage_is_not_sent_to_the_judge():
     g = judge("No.")
     answer = "Moscow has instead added 7,000 more forces near Ukraine [1]."
-    text, cited = verify_figures(answer, [CITATION], [PASSAGE], [TEXT], g, SYSTEM, JUDGE)
+    text, cited = verify_figures(answer, [CITATION], PASSAGES, g, SYSTEM, JUDGE)
     assert text == answer and cited == [CITATION] and g.calls == []
 
 
@@ -66,10 +67,10 @@ def test_a_copy_counts_the_weekday_dates_the_model_was_shown_but_not_a_short_or_
     hit = Hit("b.txt", "c2", 0.9, said, 0, len(said), date="2022-01-18")
     citation = Citation(1, "b.txt", "c2", 0, len(said), said, quote=said)
     copy = "The White House said Friday (January 14) that it will act on 3 fronts [1]."
-    assert verify_figures(copy, [citation], [hit], [said], judge("no"), SYSTEM, JUDGE)[0] == copy
+    assert verify_figures(copy, [citation], date_passages([hit]), judge("no"), SYSTEM, JUDGE)[0] == copy
     for other in ("It acts on 3 fronts [1].", "The White House said Friday that it will act on 4 fronts [1]."):
         g = judge("no")
-        assert verify_figures(other, [citation], [hit], [said], g, SYSTEM, JUDGE)[0] == ""
+        assert verify_figures(other, [citation], date_passages([hit]), g, SYSTEM, JUDGE)[0] == ""
         assert len(g.calls) == 1
 
 
@@ -87,11 +88,11 @@ def test_a_figure_rejected_for_its_cited_passage_moves_to_another_shown_passage_
     g = ScriptedGenerator(lambda m: "yes" if "then meet Lavrov" in m[-1]["content"] else "no")
     cited = [Citation(1, "b.txt", "c1", 0, len(first), first, date="2022-01-18", quote=first)]
     answer = "Blinken will meet Lavrov in Geneva on January 21 [1]."
-    text, kept = verify_figures(answer, cited, hits, [first, TEXT, third], g, SYSTEM, JUDGE)
+    text, kept = verify_figures(answer, cited, date_passages(hits), g, SYSTEM, JUDGE)
     assert text == "Blinken will meet Lavrov in Geneva on January 21 [3]."
     assert [(c.n, c.chunk_id, c.quote) for c in kept] == [(3, "c3", third)]
     assert len(g.calls) == 2  # the cited passage, then the best other one; passage 2 never
     # No other passage backs it (names and figures included): dropped as before.
     g = ScriptedGenerator(lambda m: "no")
-    text, kept = verify_figures(answer, cited, hits[:2], [first, TEXT], g, SYSTEM, JUDGE)
+    text, kept = verify_figures(answer, cited, date_passages(hits[:2]), g, SYSTEM, JUDGE)
     assert (text, kept, len(g.calls)) == ("", [], 1)
