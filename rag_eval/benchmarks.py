@@ -325,6 +325,7 @@ def rgb(
     limit: int | None = None,
     data_dir: Path = DEFAULT_DIR,
     progress: Progress | None = None,
+    conditions: Sequence[str] = ("positive", "mixed", "negative"),
 ) -> dict[str, Any]:
     items = load_rgb(data_dir)[:limit]
     records = []
@@ -332,7 +333,7 @@ def rgb(
         if progress:
             progress(done, len(items), "rgb")
         record: dict[str, Any] = {"id": item.id, "query": item.query, "answer": item.answer}
-        for condition in ("positive", "mixed", "negative"):
+        for condition in conditions:
             answer = answer_from_texts(
                 item.query, rgb_passages(item, condition), generator, settings
             )
@@ -347,7 +348,7 @@ def rgb(
         records.append(record)
 
     def rate(condition: str, key: str) -> float:
-        return _mean([r[condition][key] for r in records])
+        return _mean([r[condition][key] for r in records if condition in r])
 
     return {
         "n": len(records),
@@ -361,7 +362,7 @@ def rgb(
             "abstention_rate": rate("mixed", "abstained"),
         },
         "negative": {"refusal_rate": rate("negative", "abstained")},
-        "latency_ms": _latency([r[c] for r in records for c in ("positive", "mixed", "negative")]),
+        "latency_ms": _latency([r[c] for r in records for c in conditions]),
         "items": records,
     }
 

@@ -31,6 +31,7 @@ _FLAGS = {
     "compare": "--compare",
     "model": "--model",
     "out": "--out",
+    "suite": "--suite",
 }
 
 
@@ -64,6 +65,11 @@ _FLAGS = {
     default=None,
     help="An earlier result .json: add a table of deltas to the report.",
 )
+@click.option(
+    "--suite",
+    is_flag=True,
+    help="Run every set (seeds, manuals, SQuAD 2.0 by article, RGB) in one run, side by side.",
+)
 @click.option("--model", default=None, help="Preset name or GGUF path (overrides RAG_MODEL).")
 @click.option(
     "--out",
@@ -78,6 +84,7 @@ def eval_command(
     as_json: bool,
     benchmark: str | None,
     compare: Path | None,
+    suite: bool,
     model: str | None,
     out: Path,
 ) -> None:
@@ -88,10 +95,16 @@ def eval_command(
     citations and latency. Writes <timestamp>-<model>.json and .md with two plots, and
     latest-<model>.json, into --out.
 
-    Example: rag eval --limit 10, or rag eval --benchmark scifact --json
+    With --suite: every set in one run (about 35 minutes on two cores), one table of
+    figures per set, written to <timestamp>-suite-<model>.json/.md and latest-suite-<model>.json.
+
+    Example: rag eval --limit 10, rag eval --benchmark scifact --json, or rag eval --suite
     """
     command = _command_line("eval", click.get_current_context().params)
     settings = Settings.from_env(model=model)
+    if suite:
+        _run_suite(settings, limit, compare, out, as_json, command)
+        return
     if benchmark:
         result, files = _run_benchmark(benchmark, settings, limit, compare, out, as_json, command)
         if as_json:
@@ -143,6 +156,28 @@ def _run_benchmark(
     with _progress(not quiet, name) as progress:
         result = run_benchmark(name, settings, limit, progress=progress, command=command)
     return result, write_benchmark_report(result, out, previous=compare)
+
+
+def _run_suite(
+    settings: Settings,
+    limit: int | None,
+    compare: Path | None,
+    out: Path,
+    as_json: bool,
+    command: str,
+) -> None:
+    from .evaluation import load_result
+    from .suite import run_suite, write_suite_report
+
+    previous = load_result(compare) if compare is not None else None
+    with _progress(not as_json, "Suite") as progress:
+        result = run_suite(settings, limit, progress=progress, command=command)
+    files = write_suite_report(result, out, previous)
+    if as_json:
+        click.echo(json.dumps({k: result[k] for k in ("sets", "meta")}, indent=2))
+        return
+    click.echo(files[1].read_text(encoding="utf-8"))
+    click.echo("Wrote " + ", ".join(str(f) for f in files))
 
 
 def _print_benchmark(result: dict[str, Any], files: list[Path]) -> None:

@@ -270,6 +270,7 @@ class SquadItem:
     context: str
     title: str
     paragraph_id: str = field(default="")
+    starts: tuple[int, ...] = ()  # each gold answer's offset in ``context``, as ``answers``
 
 
 def _read_squad(path: str | Path) -> list[dict[str, Any]]:
@@ -291,6 +292,9 @@ def _squad_items(path: str | Path) -> list[SquadItem]:
             for qa in paragraph["qas"]:
                 answerable = not qa.get("is_impossible", False)
                 answers = _dedupe(a["text"] for a in qa.get("answers", [])) if answerable else []
+                first = {}
+                for a in qa.get("answers", []) if answerable else []:
+                    first.setdefault(a["text"], int(a["answer_start"]))
                 items.append(
                     SquadItem(
                         id=qa["id"],
@@ -300,6 +304,7 @@ def _squad_items(path: str | Path) -> list[SquadItem]:
                         context=paragraph["context"],
                         title=title,
                         paragraph_id=f"{title}-{i}",
+                        starts=tuple(first[a] for a in answers),
                     )
                 )
     return items
@@ -341,6 +346,28 @@ def load_squad2(
     return _sample(answerable, n_answerable, seed, "answerable") + _sample(
         unanswerable, n_unanswerable, seed, "unanswerable"
     )
+
+
+def squad_articles(
+    path: str | Path = DEFAULT_DIR / SQUAD2_FILE,
+) -> dict[str, tuple[str, list[int]]]:
+    """Every article as one document: ``{title: (text, offsets)}``, the text its title line
+    then its paragraphs separated by blank lines, ``offsets[i]`` where paragraph ``i`` starts.
+
+    >>> text, offsets = squad_articles()["Normans"]
+    >>> text[:8], text[offsets[0] : offsets[0] + 11]
+    ('Normans\n', 'The Normans')
+    """
+    out: dict[str, tuple[str, list[int]]] = {}
+    for article in _read_squad(path):
+        title = article["title"]
+        text, offsets = title.replace("_", " ") + "\n\n", []
+        for paragraph in article["paragraphs"]:
+            offsets.append(len(text))
+            text += paragraph["context"].strip() + "\n\n"
+            offsets[-1] -= len(paragraph["context"]) - len(paragraph["context"].lstrip())
+        out[title] = (text, offsets)
+    return out
 
 
 def squad_paragraphs(path: str | Path = DEFAULT_DIR / SQUAD2_FILE) -> list[tuple[str, str]]:

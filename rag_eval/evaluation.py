@@ -711,15 +711,21 @@ def _plot_latency(result: Mapping[str, Any], path: Path) -> Path:
 
 
 def seed_assistant(
-    settings: Settings, *, embedder: Any = None, generator: Any = None, seeds: Path = SEEDS_DIR
+    settings: Settings,
+    *,
+    embedder: Any = None,
+    generator: Any = None,
+    seeds: Path = SEEDS_DIR,
+    name: str = "seeds",
 ) -> Assistant:
-    """An assistant over the seed articles only, in its own collection of ``settings.home``
-    (``eval-seeds-<embedding model>``, ``-onnx-int8`` added for that backend), so the user's
-    documents never change the scores. Ingesting is idempotent: unchanged seeds are skipped."""
+    """An assistant over the documents in ``seeds`` only (the seed articles unless told),
+    in its own collection of ``settings.home`` (``eval-<name>-<embedding model>``,
+    ``-onnx-int8`` added for that backend), so the user's documents never change the scores.
+    Ingesting is idempotent: unchanged documents are skipped."""
     from rag.assistant import Assistant
 
     suffix = index_suffix(settings.embed_backend)
-    collection = slug(f"eval-seeds-{Path(settings.embed_model).name}{suffix}")[:200]
+    collection = slug(f"eval-{name}-{Path(settings.embed_model).name}{suffix}")[:200]
     assistant = Assistant(
         settings.with_(collection=collection), embedder=embedder, generator=generator
     )

@@ -1,0 +1,272 @@
+"""The evaluation suite: every question set in one run, reported side by side.
+
+``rag eval --suite`` asks, with the same models and settings:
+
+* ``seeds``: the seed set (``eval/questions.jsonl``) over ``seeds/``;
+* ``manuals``: ``eval/sets/manuals`` over its own documents (SQLite, Git and nano manuals);
+* ``squad2``: SQuAD 2.0, each of the 16 articles of ``../shared/datasets`` ingested as one
+  document, ``SQUAD_PER_ARTICLE`` answerable and as many unanswerable questions drawn from
+  each (seeded). An answer counts when it contains a gold answer; its citation counts only
+  when the cited chunk covers the gold answer's position in the article;
+* ``rgb``: all 100 RGB questions, with true and counterfactual snippets mixed (is the planted
+  fake answer repeated?) and with irrelevant snippets only (does it refuse?).
+
+Answerable and unanswerable questions are never blended. ``run_suite`` returns
+``{"sets": {name: headline figures}, "results": {name: full result}, "meta": ...}``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.assistant import Assistant
+from rag.citations import strip_markers
+from rag.embedding import Embedder, embedder_for
+from rag.generation import Generator
+from rag.settings import PROJECT_ROOT, Settings
+
+from .benchmarks import _collection, _latency, _load_generator, _mean, index_texts, rgb
+from .datasets import DEFAULT_DIR, load_squad2, squad_articles
+from .evaluation import load_questions, run_meta, run_seed_eval, seed_assistant, spread
+from .metrics import answer_matches
+
+Progress = Callable[[int, int, str], None]
+
+SETS = ("seeds", "manuals", "squad2", "rgb")
+SEED_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
+MANUALS = PROJECT_ROOT / "eval" / "sets" / "manuals"
+SQUAD_PER_ARTICLE = 3  # answerable questions per article, and as many unanswerable ones
+
+
+def run_suite(
+    settings: Settings,
+    limit: int | None = None,
+    *,
+    sets: Sequence[str] = SETS,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    data_dir: Path = DEFAULT_DIR,
+    progress: Progress | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Run ``sets`` in order with one embedder and generator; ``limit`` caps each set's
+    questions (a quick run; the figures are then not comparable with a full one)."""
+    embedder = embedder or embedder_for(settings)
+    generator = generator or _load_generator(settings)
+    results: dict[str, dict[str, Any]] = {}
+    seconds: dict[str, float] = {}
+    for name in sets:
+        began = time.perf_counter()
+        if name in ("seeds", "manuals"):
+            set_file = SEED_SET if name == "seeds" else MANUALS / "questions.jsonl"
+            docs = PROJECT_ROOT / "seeds" if name == "seeds" else MANUALS / "docs"
+            assistant = seed_assistant(
+                settings, embedder=embedder, generator=generator, seeds=docs, name=name
+            )
+            questions = spread(load_questions(set_file), limit)
+            results[name] = run_seed_eval(assistant, questions, progress=_named(progress, name))
+        elif name == "squad2":
+            results[name] = squad_by_article(
+                _bench(settings, "squad2-articles", embedder), embedder, generator, limit,
+                data_dir, _named(progress, name),
+            )  # fmt: skip
+        elif name == "rgb":
+            results[name] = rgb(
+                _bench(settings, "rgb", embedder), embedder, generator, limit, data_dir,
+                _named(progress, name), conditions=("mixed", "negative"),
+            )  # fmt: skip
+        else:
+            raise ValueError(f"unknown set {name!r}: choose from {', '.join(SETS)}")
+        seconds[name] = round(time.perf_counter() - began, 1)
+    meta = run_meta(settings, generator.name, command, limit=limit, seconds=seconds)
+    return {
+        "sets": {name: headline(name, result) for name, result in results.items()},
+        "results": results,
+        "meta": meta,
+    }
+
+
+def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
+    """The figures a set is judged by, the same names across sets where they mean the same:
+    ``answered_right`` (answerable questions answered right), ``abstained`` (unanswerable
+    ones abstained), ``false_abstention`` and the set's own citation figure."""
+    if name == "rgb":
+        return {
+            "mixed_right": result["mixed"]["accuracy"],
+            "fake_repeated": result["mixed"]["fake_repeated_rate"],
+            "refused_irrelevant": result["negative"]["refusal_rate"],
+            "n": result["n"],
+            "total_p50_ms": result["latency_ms"]["total_p50"],
+        }
+    if name == "squad2":
+        a, u = result["answerable"], result["unanswerable"]
+        return {
+            "answered_right": a["answer_match"],
+            "cited_span_covers": a["cited_span_covers"],
+            "false_abstention": a["false_abstention_rate"],
+            "abstained": u["abstention_accuracy"],
+            "n_answerable": a["n"],
+            "n_unanswerable": u["n"],
+            "total_p50_ms": result["latency_ms"]["total_p50"],
+        }
+    return {
+        "answered_right": result["answers"]["accuracy"],
+        "cites_expected": result["citations"]["source_recall"],
+        "false_abstention": result["answers"]["false_abstention_rate"],
+        "abstained": result["abstention"]["accuracy"],
+        "citation_precision": result["citations"]["precision"],
+        "n_answerable": result["answers"]["n"],
+        "n_unanswerable": result["abstention"]["n"],
+        "total_p50_ms": result["latency_ms"]["total_p50"],
+    }
+
+
+def squad_by_article(
+    settings: Settings,
+    embedder: Embedder,
+    generator: Generator,
+    limit: int | None = None,
+    data_dir: Path = DEFAULT_DIR,
+    progress: Progress | None = None,
+    per_article: int = SQUAD_PER_ARTICLE,
+) -> dict[str, Any]:
+    """SQuAD 2.0 with each article one document: ``per_article`` answerable and as many
+    unanswerable questions per article, asked through the whole assistant."""
+    articles = squad_articles(data_dir)
+    texts = {f"{title}.txt": text for title, (text, _) in articles.items()}
+    store, index = index_texts(settings, embedder, texts, progress)
+    assistant = Assistant(settings, embedder=embedder, generator=generator, store=store)
+    items = _per_article(load_squad2(data_dir, None, None), per_article)[:limit]
+    records: list[dict[str, Any]] = []
+    for done, item in enumerate(items):
+        if progress:
+            progress(done, len(items), item.id)
+        answer = assistant.ask(item.question)
+        said = "" if answer.abstained else strip_markers(answer.answer)
+        text, offsets = articles[item.title]
+        where = offsets[int(item.paragraph_id.rsplit("-", 1)[1])]
+        gold = [(where + s, where + s + len(a)) for a, s in zip(item.answers, item.starts)]
+        right = item.answerable and not answer.abstained and answer_matches(said, item.answers)
+        covers = any(
+            c.source == f"{item.title}.txt" and c.start <= s and e <= c.end
+            for c in answer.citations
+            for s, e in gold
+        )
+        records.append(
+            {
+                "id": item.id,
+                "title": item.title,
+                "question": item.question,
+                "answerable": item.answerable,
+                "answers": item.answers,
+                "answer": answer.answer,
+                "abstained": answer.abstained,
+                "answer_match": right if item.answerable else None,
+                "cited_span_covers": covers if item.answerable else None,
+                "article_shown": f"{item.title}.txt" in {h.source for h in answer.passages},
+                "timings_ms": dict(answer.timings_ms),
+            }
+        )
+    answerable = [r for r in records if r["answerable"]]
+    matched = [r for r in answerable if r["answer_match"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    return {
+        "n": len(records),
+        "answerable": {
+            "n": len(answerable),
+            "answer_match": _mean([r["answer_match"] for r in answerable]),
+            "cited_span_covers": _mean([r["cited_span_covers"] for r in matched]),
+            "false_abstention_rate": _mean([r["abstained"] for r in answerable]),
+        },
+        "unanswerable": {
+            "n": len(unanswerable),
+            "abstention_accuracy": _mean([r["abstained"] for r in unanswerable]),
+        },
+        "latency_ms": _latency(records),
+        "index": index,
+        "items": records,
+    }
+
+
+def _per_article(items: Sequence[Any], n: int) -> list[Any]:
+    """``n`` answerable and ``n`` unanswerable items of each article (seeded draw), listed
+    answerable then unanswerable, article by article, alternating so that a ``limit``
+    keeps both kinds."""
+    by_title: dict[str, tuple[list[Any], list[Any]]] = {}
+    for item in items:
+        by_title.setdefault(item.title, ([], []))[0 if item.answerable else 1].append(item)
+    out: list[Any] = []
+    for title, (answerable, unanswerable) in by_title.items():
+        rng = random.Random(f"0-{title}")
+        picked = [
+            rng.sample(answerable, min(n, len(answerable))),
+            rng.sample(unanswerable, min(n, len(unanswerable))),
+        ]
+        for a, u in zip(*picked):
+            out += [a, u]
+    return out
+
+
+def _bench(settings: Settings, name: str, embedder: Embedder) -> Settings:
+    return settings.with_(home=settings.home / "benchmarks", collection=_collection(name, embedder))
+
+
+def _named(progress: Progress | None, name: str) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda done, total, what: progress(done, total, f"{name} {what}")
+
+
+__all__ = ["SETS", "headline", "run_suite", "squad_by_article"]
+
+
+def suite_markdown(result: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+    """One table per set: each figure, and the previous run's beside it when given."""
+    from .evaluation import format_number, markdown_table
+
+    meta = result["meta"]
+    lines = [
+        f"# Evaluation suite: {meta['model']}",
+        "",
+        f"{meta['date']}, `{meta['command']}`, {meta['machine']['platform']}; seconds per set: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in meta.get("seconds", {}).items()),
+        "",
+    ]
+    for name, figures in result["sets"].items():
+        before = (previous or {}).get("sets", {}).get(name, {})
+        header = ["figure", "this run"] + (["previous"] if previous else [])
+        rows = [
+            [key, format_number(value)]
+            + ([format_number(before[key]) if key in before else "-"] if previous else [])
+            for key, value in figures.items()
+        ]
+        lines += [f"## {name}", "", markdown_table(header, rows), ""]
+    return "\n".join(lines)
+
+
+def write_suite_report(
+    result: dict[str, Any], out_dir: Path, previous: dict[str, Any] | None = None
+) -> list[Path]:
+    """``<timestamp>-suite-<model>.json`` (everything), its ``.md`` (the tables) and
+    ``latest-suite-<model>.json``; returns the paths."""
+    import json
+
+    from .evaluation import report_stem, slug
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = report_stem(result, "suite")
+    text = json.dumps(result, indent=1, ensure_ascii=False) + "\n"
+    paths = [
+        out / f"{stem}.json",
+        out / f"{stem}.md",
+        out / f"latest-suite-{slug(result['meta']['model'])}.json",
+    ]
+    paths[0].write_text(text, encoding="utf-8")
+    paths[1].write_text(suite_markdown(result, previous), encoding="utf-8")
+    paths[2].write_text(text, encoding="utf-8")
+    return paths
