@@ -11,6 +11,7 @@ the passage as ``quote`` for highlighting.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,11 @@ _TENS = "thirty forty fifty sixty seventy eighty ninety"
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SMALL.split())} | {
     w: str(10 * i) for i, w in enumerate(_TENS.split(), 3)
 }
-_NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b", re.I)
+_NUMBER_WORD = re.compile(
+    rf"\b(?P<tens>{'|'.join(_TENS.split() + ['twenty'])})[-\s](?P<unit>one|two|three|four|five|six|seven|eight|nine)\b"
+    rf"|\b(?:{'|'.join(_NUMBER_WORDS)})\b",
+    re.I,
+)
 # A capital right after one of these starts a quoted sentence; it does not name anything.
 _OPENERS = {'"', "“", "‘", "'", ":", "(", "«"}
 # A passage header the model copied from the prompt ("Passage [1] from a.txt, article dated
@@ -67,6 +72,14 @@ _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
     r"not (?:mentioned|provided|specified|stated|given|available|included)",
+    re.I,
+)
+
+
+# What a refusal refers to: "The passages do not mention ...", "not given in the text".
+_SOURCES = re.compile(
+    r"\b(?:passages?|documents?|texts?|context|articles?|sources?|excerpts?|snippets?|"
+    r"information)\b",
     re.I,
 )
 
@@ -103,21 +116,47 @@ def strip_markers(text: str) -> str:
 
 
 def says_not_found(reply: str) -> bool:
-    """Whether the reply declines to answer.
+    """Whether the reply declines to answer: it says NOT FOUND, says nothing, or has a
+    sentence saying the passages (documents, text, context, sources) do not give it. A
+    sentence that merely reports something not being given ("Details were not provided
+    until March") is a statement like any other, for the support check to judge.
 
     >>> says_not_found("NOT FOUND"), says_not_found("The passages do not mention it."), says_not_found("90 minutes [1]")
     (True, True, False)
+    >>> says_not_found("Details were not provided until March, when the ministry published 40 pages [1].")
+    False
     """
-    return bool(_ABSTAIN.search(reply)) or not strip_markers(reply).strip(" .")
+    return _refusal(reply) is not None or not strip_markers(reply).strip(" .")
+
+
+def _refusal(reply: str) -> int | None:
+    """Where ``reply`` first declines to answer (the refusal's first word), or None."""
+    if NOT_FOUND in reply:
+        return reply.find(NOT_FOUND)
+    for s, e in sentence_spans(reply):
+        sentence = reply[s:e]
+        m = _ABSTAIN.search(sentence)
+        if m and _SOURCES.search(_ABSTAIN.sub(" ", sentence)):
+            return s + m.start()
+    return None
 
 
 def spell_numbers(text: str) -> str:
     """Small numbers written as words turned into digits, so "eight years" matches "8 years".
 
-    >>> spell_numbers("More than eight years, Ninety minutes")
-    'More than 8 years, 90 minutes'
+    >>> spell_numbers("More than eight years, Ninety minutes, twenty-five days, thirty one")
+    'More than 8 years, 90 minutes, 25 days, 31'
     """
-    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0).lower()], text)
+
+    def digits(m: re.Match[str]) -> str:
+        if m.group("tens"):
+            return str(
+                int(_NUMBER_WORDS[m.group("tens").lower()])
+                + int(_NUMBER_WORDS[m.group("unit").lower()])
+            )
+        return _NUMBER_WORDS[m.group(0).lower()]
+
+    return _NUMBER_WORD.sub(digits, text)
 
 
 def strip_headers(reply: str) -> str:
@@ -244,13 +283,29 @@ def name_in(name: str, text: str) -> bool:
     name, text = name.replace("’", "'"), text.replace("’", "'")
     if re.search(rf"\b{re.escape(name)}\b", text):
         return True
-    if len(name) >= 7 and re.search(rf"\b{re.escape(name[:-2])}\w{{0,3}}\b", text):
+    if len(name) >= 7 and any(
+        _transliterated(name, m.group(0))
+        for m in re.finditer(rf"\b{re.escape(name[:-2])}\w{{0,3}}\b", text)
+    ):
         return True
     others = other_names(name)  # a country by another of its names: Moscow, Russia, Russian
     if not others:
         return False
     text = undot(text)
     return any(re.search(rf"\b{re.escape(o)}\b", text) for o in others)
+
+
+def _transliterated(name: str, other: str) -> bool:
+    """Whether two spellings of a long name differ only in their last letters, and there
+    only in vowels and y, as transliterations do (Zelenskyy, Zelenskiy, Zelensky; Dmitriy,
+    Dmitrii), not consonants as different names do (Johnston, Johnson; Stevens, Stevenson).
+
+    >>> _transliterated("Zelenskyy", "Zelensky"), _transliterated("Johnson", "Johnston"), _transliterated("Stevenson", "Stevens")
+    (True, False, False)
+    """
+    a, b = name.lower(), other.lower()
+    common = len(os.path.commonprefix([a, b]))
+    return common >= len(a) - 2 and all(c in "aeiouy" for c in a[common:] + b[common:])
 
 
 def _names_supported(required: set[str], passage: str) -> float:
@@ -434,7 +489,8 @@ def _stemmer() -> Any:
 
 def _has_supported_claim(reply: str, passages: Sequence[Passage], threshold: float) -> bool:
     """A reply that says "not found" may still carry a cited, supported fact before it."""
-    claim = strip_markers(_ABSTAIN.split(reply.replace(NOT_FOUND, ""))[0])
+    at = _refusal(reply)
+    claim = strip_markers(reply[: at if at is not None else len(reply)].replace(NOT_FOUND, ""))
     if len(normalize_answer(claim).split()) < 3:
         return False
     return any(supports(claim, p.context) >= threshold for p in passages)

@@ -3,14 +3,12 @@
 Asked "how many troops has Russia massed?", a small model gives one source's number and
 stops, though another article it was shown gives a different one. After the answer is
 checked, every figure it states ("160,000 troops") is compared with the figures for the same
-thing ("troops", "soldiers", "forces" count as one) in passages from *other* articles: those
-the model was shown, and those a search for the answer itself finds. A sentence that gives a
-different figure and says much the same thing (mean embedding similarity to the question and
-the answer at least ``MIN_SIMILARITY``, so that "30,000 soldiers in Belarus", 0.51, does not
-contradict "160,000 troops on Ukraine's borders" while "massing 100,000 troops along
-Ukraine's borders", 0.53, does: a thin margin, set on the seed articles) is added to the answer as a quotation with its own citation, so the
-disagreement is visible and each side is cited. Changes ("7,000 more troops") are not totals
-and never count.
+thing (the same counted word, "troops") in passages from *other* documents: those the model
+was shown, and those a search for the answer itself finds. A sentence that gives a different
+figure and says much the same thing (mean embedding similarity to the question and the
+answer at least ``MIN_SIMILARITY``) is added to the answer as a quotation with its own
+citation, so the disagreement is visible and each side is cited. Changes ("7,000 more
+troops") are not totals and never count.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from .chunking import sentence_spans
 from .records import Citation, Hit
+from .text import content_words
 
 # A number, a range of numbers, then up to three words, the last of which is the unit.
 _FIGURE = re.compile(
@@ -29,41 +28,35 @@ _FIGURE = re.compile(
     r"(?P<words>(?:\s+[A-Za-z][\w’'-]*){1,3})"
 )
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?")
-_UNITS = {
-    "troop": "troops", "troops": "troops", "soldier": "troops", "soldiers": "troops",
-    "forces": "troops", "servicemen": "troops", "personnel": "troops",
-    "people": "people", "civilians": "people", "persons": "people",
-    "tanks": "tanks", "tank": "tanks", "minutes": "minutes", "minute": "minutes",
-    "hours": "hours", "hour": "hours", "days": "days", "day": "days",
-    "dollars": "dollars", "euros": "euros", "ships": "ships", "jets": "jets",
-    "aircraft": "aircraft", "sanctions": "sanctions", "casualties": "casualties",
-}  # fmt: skip
 MAX_NOTES = 2
 _CLOSING = '."”’ '
-MIN_SIMILARITY = 0.52  # mean of the similarities to the question and to the answer
+MIN_SIMILARITY = 0.52  # mean of the similarities to the question and to the answer (RAG_NOTE_CONFLICTS=0 turns notes off)
 _CHANGE = {"more", "additional", "extra", "fewer", "less", "new", "another"}
 
 
 def figures(text: str) -> dict[str, set[str]]:
-    """Units mentioned with a number in ``text`` -> the numbers given for them.
+    """What ``text`` counts -> the numbers it gives for it. The thing counted is the first
+    word after the number that is neither capitalised nor a stopword ("160,000 Russian
+    troops" -> "troop"), singular; a number followed by a stopword or a name ("in 2022 the",
+    "21 January") counts nothing, and a change ("7,000 more troops") is not a total.
 
-    >>> sorted(figures("Russia has 160,000 to 190,000 Russian troops, 30,000 soldiers in Belarus.")["troops"])
-    ['160000', '190000', '30000']
-    >>> figures("The meeting lasted 90 minutes on 21 January.")
-    {'minutes': {'90'}}
-    >>> figures("Moscow has added 7,000 more troops.")
-    {}
+    >>> sorted(figures("Russia has 160,000 to 190,000 Russian troops, 30,000 soldiers in Belarus.")["troop"])
+    ['160000', '190000']
+    >>> figures("The meeting lasted 90 minutes on 21 January, in 2022 the talks ended.")
+    {'minute': {'90'}}
+    >>> figures("Moscow has added 7,000 more troops."), figures("The file holds 3 pages.")
+    ({}, {'page': {'3'}})
     """
     found: dict[str, set[str]] = {}
     for m in _FIGURE.finditer(text):
-        if _CHANGE & {w.lower() for w in m.group("words").split()}:
+        words = m.group("words").split()
+        if _CHANGE & {w.lower() for w in words}:
             continue
-        unit = next(
-            (_UNITS[w.lower()] for w in m.group("words").split() if w.lower() in _UNITS), None
-        )
-        if unit:
+        unit = next((w for w in words if not w[0].isupper()), "")
+        counted = content_words(unit)
+        if counted:
             nums = _NUMBER.findall(m.group("nums") + m.group("more"))
-            found.setdefault(unit, set()).update(n.replace(",", "") for n in nums)
+            found.setdefault(counted[0], set()).update(n.replace(",", "") for n in nums)
     return found
 
 
@@ -82,9 +75,9 @@ def differing_figures(
     with ``similarity``, are about the same thing as the answer).
 
     >>> a = Hit("a.txt", "a1", 1.0, "About 100,000 troops are there.", 0, 30)
-    >>> b = Hit("b.txt", "b1", 0.9, "Some 190,000 soldiers are near Ukraine.", 0, 38)
+    >>> b = Hit("b.txt", "b1", 0.9, "Some 190,000 troops are near Ukraine.", 0, 38)
     >>> differing_figures("There are 100,000 troops [1].", ["a.txt"], [a, b], [a.text, b.text])
-    [(2, 'Some 190,000 soldiers are near Ukraine.')]
+    [(2, 'Some 190,000 troops are near Ukraine.')]
     """
     stated = figures(answer)
     if not stated:

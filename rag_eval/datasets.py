@@ -355,8 +355,8 @@ def squad_articles(
     then its paragraphs separated by blank lines, ``offsets[i]`` where paragraph ``i`` starts.
 
     >>> text, offsets = squad_articles()["Normans"]
-    >>> text[:8], text[offsets[0] : offsets[0] + 11]
-    ('Normans\n', 'The Normans')
+    >>> text[:7], text[offsets[0] : offsets[0] + 11]
+    ('Normans', 'The Normans')
     """
     out: dict[str, tuple[str, list[int]]] = {}
     for article in _read_squad(path):

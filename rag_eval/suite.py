@@ -167,6 +167,7 @@ def squad_by_article(
                 "abstained": answer.abstained,
                 "answer_match": right if item.answerable else None,
                 "cited_span_covers": covers if item.answerable else None,
+                "cited": [[c.source, c.start, c.end] for c in answer.citations],
                 "article_shown": f"{item.title}.txt" in {h.source for h in answer.passages},
                 "timings_ms": dict(answer.timings_ms),
             }

@@ -17,6 +17,7 @@ from rag_eval.datasets import (
     load_scifact,
     load_squad2,
     parse_sentence_list,
+    squad_articles,
     squad_paragraphs,
 )
 
@@ -193,8 +194,18 @@ def test_squad_first_question() -> None:
         context=first.context,
         title="Normans",
         paragraph_id="Normans-0",
+        starts=(159,),
     )
-    assert first.answers[0] in first.context
+    assert first.context[159 : 159 + len("France")] == "France"
+
+
+def test_each_squad_article_is_one_document_with_every_gold_answer_at_its_offset() -> None:
+    articles = squad_articles(SQUAD)
+    assert len(articles) == 16
+    for item in load_squad2(SQUAD, n_answerable=None, n_unanswerable=0):
+        text, offsets = articles[item.title]
+        at = offsets[int(item.paragraph_id.rsplit("-", 1)[1])]
+        assert all(text[at + s : at + s + len(a)] == a for a, s in zip(item.answers, item.starts))
 
 
 def test_squad_sample_default() -> None:
