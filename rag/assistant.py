@@ -18,17 +18,25 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .checks import Tools, enabled, review
+from .confidence import confidence
 from .draft import Draft, Passage, date_passage
 from .embedding import Embedder
 from .errors import InputError
 from .focus import asks_who, focus
 from .followup import plan
-from .generation import Decline, Generator, LlamaCppGenerator, Messages, OpenAIGenerator
+from .generation import (
+    Decline,
+    Generator,
+    Likelihood,
+    LlamaCppGenerator,
+    Messages,
+    OpenAIGenerator,
+)
 from .ingest import Indexer, Progress
 from .models import resolve_model
 from .once import load_once
@@ -155,30 +163,37 @@ class Assistant:
         generator = self.generator
         reply: list[str] = []
         decline = decline_rule(self.settings)
-        for piece in generator.stream(p.messages, self.settings.max_tokens, decline):
+        likelihood = Likelihood()
+        for piece in generator.stream(p.messages, self.settings.max_tokens, decline, likelihood):
             if not reply:
                 timings["first_token"] = _ms(p.began)
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(p.began))
-        draft = self.review("".join(reply), p)
+        draft = self.review("".join(reply), p, confidence(likelihood))
         timings["total"] = _ms(p.began)
+        answer = Answer(
+            draft.answer, False, draft.citations, timings, draft.hits, generator.name,
+            draft.confidence, asdict(likelihood),
+        )  # fmt: skip
         if draft.abstained:
-            yield Answer(ABSTAIN_TEXT, True, [], timings, draft.hits, generator.name)
-        else:
-            yield Answer(draft.answer, False, draft.citations, timings, draft.hits, generator.name)
+            answer.answer, answer.abstained, answer.citations = ABSTAIN_TEXT, True, []
+        yield answer
 
-    def review(self, reply: str, p: Prepared) -> Draft:
-        """The model's ``reply`` to ``p`` through the checks the settings turn on
-        (``rag.checks``, in the order listed there)."""
+    def review(self, reply: str, p: Prepared, sure: float | None = None) -> Draft:
+        """The model's ``reply`` to ``p`` (given with confidence ``sure``) through the checks
+        the settings turn on (``rag.checks``, in the order listed there)."""
         embedder = self.retriever.embedder
         tools = Tools(
             self.generator,
             load_templates(self.settings.prompts),
             search=lambda query, k: self.retriever.search(query, k=k),
             embed=lambda texts: [list(v) for v in embedder.embed(texts)],
+            min_confidence=self.settings.min_confidence,
         )
-        return review(p.draft(reply), tools, enabled(self.settings))
+        draft = p.draft(reply)
+        draft.confidence = sure
+        return review(draft, tools, enabled(self.settings))
 
 
 @dataclass

@@ -7,6 +7,8 @@ off by its setting, so its effect can be measured on any question set:
 =================  ==========================  =========================================
 check              setting                     what it does
 =================  ==========================  =========================================
+``confidence``     ``RAG_MIN_CONFIDENCE``      abstains when the model's own confidence
+                                               (``rag.confidence``) is below the setting
 ``support``        ``RAG_CHECK_SUPPORT``       keeps only sentences a cited passage
                                                supports (``rag.citations.check``); off:
                                                the reply is taken as written, its
@@ -61,9 +63,17 @@ class Tools:
     templates: Templates
     search: Search | None = None
     embed: Embed | None = None
+    min_confidence: float = 0.0
 
 
 Check = Callable[[Draft, Tools], Draft]
+
+
+def sure(draft: Draft, tools: Tools) -> Draft:
+    """An answer the model itself gave less than ``min_confidence`` is an abstention."""
+    if draft.confidence is not None and draft.confidence < tools.min_confidence:
+        return replace(draft, answer="", citations=[], abstained=True)
+    return draft
 
 
 def support(draft: Draft, tools: Tools) -> Draft:
@@ -152,6 +162,7 @@ def conflicts(draft: Draft, tools: Tools) -> Draft:
 
 # The checks in the order they run, each with the setting that turns it on.
 CHECKS: tuple[tuple[str, str, Check], ...] = (
+    ("confidence", "min_confidence", sure),
     ("support", "check_support", support),
     ("figures", "verify_figures", figures_said),
     ("dates", "date_weekdays", dates),

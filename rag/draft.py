@@ -79,6 +79,7 @@ class Draft:
     abstained: bool = False
     dropped: list[str] = field(default_factory=list)  # sentences removed as unsupported
     shown: int = 0  # how many of ``passages`` the model saw
+    confidence: float | None = None  # the model's own (``rag.confidence``)
 
     def __post_init__(self) -> None:
         self.shown = self.shown or len(self.passages)

@@ -20,7 +20,7 @@ import json
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +42,17 @@ class Decline:
     min_probability: float
 
 
+@dataclass
+class Likelihood:
+    """The model's own probabilities for a reply, filled in by ``stream`` as it generates:
+    ``decline``, the probability it gave the declining reply's first word at the first
+    step (before any bar), and ``tokens``, the probability it gave each token it wrote.
+    Both stay empty where a generator cannot see its model's probabilities."""
+
+    decline: float | None = None
+    tokens: list[float] = field(default_factory=list)
+
+
 class Generator(Protocol):
     name: str
     n_ctx: int
@@ -49,7 +60,11 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(
-        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+        self,
+        messages: Messages,
+        max_tokens: int,
+        decline: Decline | None = None,
+        likelihood: Likelihood | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -99,16 +114,21 @@ class LlamaCppGenerator:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(
-        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+        self,
+        messages: Messages,
+        max_tokens: int,
+        decline: Decline | None = None,
+        likelihood: Likelihood | None = None,
     ) -> Iterator[str]:
         with self._lock:
+            watch = decline is not None or likelihood is not None
             pieces = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 temperature=0.0,
                 top_k=1,
                 max_tokens=max_tokens,
                 stream=True,
-                logits_processor=self.decline_processor(decline) if decline else None,
+                logits_processor=self.decline_processor(decline, likelihood) if watch else None,
             )
             for piece in pieces:
                 choice: Any = piece["choices"][0]  # type: ignore[index]
@@ -116,22 +136,31 @@ class LlamaCppGenerator:
                 if text:
                     yield str(text)
 
-    def decline_processor(self, decline: Decline) -> Any:
+    def decline_processor(
+        self, decline: Decline | None, likelihood: Likelihood | None = None
+    ) -> Any:
         """A logits processor that bars the tokens starting ``decline.text`` at the first
-        step when the model gives them less than ``decline.min_probability`` together."""
+        step when the model gives them less than ``decline.min_probability`` together, and
+        records in ``likelihood`` that probability and, at every step, the probability the
+        model gave the token greedy decoding then takes."""
         import numpy as np
         from llama_cpp import LogitsProcessorList
 
-        barred = self._opening_tokens(decline.text)
+        barred = self._opening_tokens(decline.text if decline else NOT_FOUND_TEXT)
         first = [True]
 
         def processor(_input_ids: Any, scores: Any) -> Any:
+            shifted = np.exp(scores - scores.max())
+            total = shifted.sum()
             if first[0]:
                 first[0] = False
-                shifted = np.exp(scores - scores.max())
-                self.decline_probability = float(shifted[barred].sum() / shifted.sum())
-                if self.decline_probability < decline.min_probability:
+                self.decline_probability = float(shifted[barred].sum() / total)
+                if likelihood is not None:
+                    likelihood.decline = round(self.decline_probability, 4)
+                if decline and self.decline_probability < decline.min_probability:
                     scores[barred] = -np.inf
+            if likelihood is not None:
+                likelihood.tokens.append(round(float(shifted[int(scores.argmax())] / total), 4))
             return scores
 
         return LogitsProcessorList([processor])
@@ -151,6 +180,7 @@ class LlamaCppGenerator:
         return self._openings[text]
 
 
+NOT_FOUND_TEXT = "NOT FOUND"  # the declining reply the prompts ask for (rag.prompting)
 _BACKEND_LOCK = threading.Lock()
 
 
@@ -225,11 +255,15 @@ class OpenAIGenerator:
         return int(count_tokens(text) * 1.25) + 1
 
     def stream(
-        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+        self,
+        messages: Messages,
+        max_tokens: int,
+        decline: Decline | None = None,
+        likelihood: Likelihood | None = None,
     ) -> Iterator[str]:
         import httpx
 
-        body = {
+        body: dict[str, Any] = {
             "model": self.name,
             "messages": messages,
             "temperature": 0.0,
@@ -237,6 +271,8 @@ class OpenAIGenerator:
             "seed": 0,
             "stream": True,
         }
+        if likelihood is not None:
+            body["logprobs"] = True  # servers that support it send each token's log-probability
         try:
             with self._client.stream("POST", self._url, json=body) as response:
                 if response.status_code != 200:
@@ -253,6 +289,8 @@ class OpenAIGenerator:
                     if data == "[DONE]":
                         break
                     choices = json.loads(data).get("choices") or [{}]
+                    if likelihood is not None:
+                        likelihood.tokens += token_probabilities(choices[0])
                     text = (choices[0].get("delta") or {}).get("content")
                     if text:
                         yield text
@@ -260,6 +298,20 @@ class OpenAIGenerator:
             raise ModelError(
                 f"Cannot reach the model server at {self._url} ({exc}): check RAG_LLM_URL."
             ) from None
+
+
+def token_probabilities(choice: dict[str, Any]) -> list[float]:
+    """The probabilities of the tokens in one streamed OpenAI ``choice`` (``logprobs``).
+
+    >>> token_probabilities({"logprobs": {"content": [{"token": "A", "logprob": 0.0}]}})
+    [1.0]
+    >>> token_probabilities({"delta": {"content": "A"}})
+    []
+    """
+    import math
+
+    content = (choice.get("logprobs") or {}).get("content") or []
+    return [round(math.exp(float(t["logprob"])), 4) for t in content if "logprob" in t]
 
 
 class ScriptedGenerator:
@@ -277,8 +329,10 @@ class ScriptedGenerator:
         script: Callable[[Messages], str] | str = "",
         n_ctx: int = 4096,
         name: str = "scripted",
+        likelihood: Likelihood | None = None,
     ) -> None:
         self._script = script if callable(script) else (lambda _messages: script)
+        self._likelihood = likelihood  # what every reply reports, when given
         self.n_ctx = n_ctx
         self.name = name
         self.calls: list[Messages] = []
@@ -288,10 +342,17 @@ class ScriptedGenerator:
         return len(text.split())
 
     def stream(
-        self, messages: Messages, max_tokens: int, decline: Decline | None = None
+        self,
+        messages: Messages,
+        max_tokens: int,
+        decline: Decline | None = None,
+        likelihood: Likelihood | None = None,
     ) -> Iterator[str]:
         self.calls.append(messages)
         self.declines.append(decline)
+        if likelihood is not None and self._likelihood is not None:
+            likelihood.decline = self._likelihood.decline
+            likelihood.tokens[:] = self._likelihood.tokens
         words = self._script(messages).split(" ")
         for i, word in enumerate(words[:max_tokens]):
             yield word if i == 0 else " " + word

@@ -87,6 +87,11 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     passages: list[Hit] = field(default_factory=list)
     model: str = ""
+    # How sure the model was of this answer, 0-1, from its own probabilities (see
+    # ``rag.confidence``); None when the model was not asked or its probabilities are unknown.
+    confidence: float | None = None
+    # The probabilities it came from: ``decline`` (of opening with NOT FOUND) and ``tokens``.
+    likelihood: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -46,6 +46,7 @@ class Settings:
     focus_sentences: int = 5  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
+    min_confidence: float = 0.0  # abstain when the model's own confidence is below this
     check_support: bool = True  # keep only sentences a cited passage supports
     verify_figures: bool = True  # ask the model whether the passage says each figure stated
     date_weekdays: bool = True  # date a weekday the answer gives bare
@@ -80,6 +81,10 @@ class Settings:
             )
         if self.top_k < 1 or self.n_ctx < 512 or self.max_tokens < 1:
             raise SettingsError("RAG_TOP_K >= 1, RAG_N_CTX >= 512 and RAG_MAX_TOKENS >= 1.")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise SettingsError(
+                f"RAG_MIN_CONFIDENCE={self.min_confidence} must be between 0 and 1 (0: never abstain on confidence)."
+            )
         if not 0.0 <= self.decline_confidence <= 1.0:
             raise SettingsError("RAG_DECLINE_CONFIDENCE must be between 0 and 1.")
         if self.ui_auth and ":" not in self.ui_auth:

@@ -29,16 +29,18 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from rag.assistant import ABSTAIN_TEXT, Assistant, decline_rule
 from rag.checks import Tools, enabled, review
 from rag.citations import strip_markers
+from rag.confidence import confidence
 from rag.draft import Draft, date_passages
 from rag.embedding import Embedder, embedder_for, index_suffix
 from rag.errors import InputError
-from rag.generation import Generator
+from rag.generation import Generator, Likelihood
 from rag.ingest import Indexer
 from rag.prompting import build_messages, load_templates
 from rag.records import Answer, Hit
@@ -273,11 +275,15 @@ def squad2(
 
 
 def answer_from_texts(
-    question: str, texts: Sequence[str], generator: Generator, settings: Settings
+    question: str,
+    texts: Sequence[str],
+    generator: Generator,
+    settings: Settings,
+    replies: list[str] | None = None,
 ) -> Answer:
     """Answer ``question`` from the given passages with the assistant's prompt templates,
     generator and checks (``rag.checks``, as the settings turn them on); passage ``i`` (from
-    1) is cited as source ``p{i}.txt``.
+    1) is cited as source ``p{i}.txt``. The model's raw reply is appended to ``replies``.
 
     No retrieval, relevance gate or focus: the model always sees the whole passages. Other
     articles' differing figures are not noted (that needs a collection to search).
@@ -292,16 +298,26 @@ def answer_from_texts(
     )
     timings: dict[str, float] = {"retrieve": 0.0}
     reply = []
-    for piece in generator.stream(messages, settings.max_tokens, decline_rule(settings)):
+    likelihood = Likelihood()
+    for piece in generator.stream(
+        messages, settings.max_tokens, decline_rule(settings), likelihood
+    ):
         timings.setdefault("first_token", _ms(began))
         reply.append(piece)
     timings.setdefault("first_token", _ms(began))
     draft = Draft(question, question, passages[: len(shown)], "".join(reply))
-    draft = review(draft, Tools(generator, templates), enabled(settings, leave_out=["conflicts"]))
+    draft.confidence = confidence(likelihood)
+    tools = Tools(generator, templates, min_confidence=settings.min_confidence)
+    draft = review(draft, tools, enabled(settings, leave_out=["conflicts"]))
     timings["total"] = _ms(began)
-    if draft.abstained:
-        return Answer(ABSTAIN_TEXT, True, [], timings, shown, generator.name)
-    return Answer(draft.answer, False, draft.citations, timings, shown, generator.name)
+    said = (ABSTAIN_TEXT, []) if draft.abstained else (draft.answer, draft.citations)
+    answer = Answer(
+        said[0], draft.abstained, said[1], timings, shown, generator.name, draft.confidence,
+        asdict(likelihood),
+    )  # fmt: skip
+    if replies is not None:
+        replies.append(draft.reply)
+    return answer
 
 
 def rgb_passages(item: Any, condition: str, n: int = 5, seed: int = 0) -> list[str]:
@@ -334,8 +350,9 @@ def rgb(
             progress(done, len(items), "rgb")
         record: dict[str, Any] = {"id": item.id, "query": item.query, "answer": item.answer}
         for condition in conditions:
+            replies: list[str] = []
             answer = answer_from_texts(
-                item.query, rgb_passages(item, condition), generator, settings
+                item.query, rgb_passages(item, condition), generator, settings, replies
             )
             said = "" if answer.abstained else answer.answer
             record[condition] = {
@@ -344,6 +361,9 @@ def rgb(
                 "correct": answer_matches(said, item.answer),
                 "fake": answer_matches(said, item.fake_answer),
                 "timings_ms": dict(answer.timings_ms),
+                "confidence": answer.confidence,
+                "likelihood": answer.likelihood,
+                "reply": replies[0],
             }
         records.append(record)
 

@@ -272,6 +272,8 @@ def score_item(
         "unsupported_sentences": support.unsupported,
         "model_asked": bool(answer.model),
         "timings_ms": dict(answer.timings_ms),
+        "confidence": answer.confidence,
+        "likelihood": answer.likelihood,
     }
 
 

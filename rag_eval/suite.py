@@ -27,6 +27,7 @@ from rag.assistant import Assistant
 from rag.citations import strip_markers
 from rag.embedding import Embedder, embedder_for
 from rag.generation import Generator
+from rag.records import Answer
 from rag.settings import PROJECT_ROOT, Settings
 
 from .benchmarks import _collection, _latency, _load_generator, _mean, index_texts, rgb
@@ -145,7 +146,9 @@ def squad_by_article(
     for done, item in enumerate(items):
         if progress:
             progress(done, len(items), item.id)
-        answer = assistant.ask(item.question)
+        pieces = list(assistant.stream(item.question))
+        answer = pieces[-1]
+        assert isinstance(answer, Answer)
         said = "" if answer.abstained else strip_markers(answer.answer)
         text, offsets = articles[item.title]
         where = offsets[int(item.paragraph_id.rsplit("-", 1)[1])]
@@ -170,6 +173,11 @@ def squad_by_article(
                 "cited": [[c.source, c.start, c.end] for c in answer.citations],
                 "article_shown": f"{item.title}.txt" in {h.source for h in answer.passages},
                 "timings_ms": dict(answer.timings_ms),
+                "confidence": answer.confidence,
+                "likelihood": answer.likelihood,
+                "reply": "".join(p for p in pieces[:-1] if isinstance(p, str))
+                if answer.model
+                else "",
             }
         )
     answerable = [r for r in records if r["answerable"]]

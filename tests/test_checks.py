@@ -26,11 +26,27 @@ def tools(verdict: str = "yes") -> Tools:
 
 def test_every_check_has_a_setting_that_turns_it_off():
     fields = {f.name: f.default for f in dataclasses.fields(Settings)}
-    assert [name for name, _, _ in CHECKS] == ["support", "figures", "dates", "conflicts"]
-    for _, setting, _ in CHECKS:
+    assert [name for name, _, _ in CHECKS] == ["confidence", "support", "figures", "dates", "conflicts"]
+    for _, setting, _ in CHECKS[1:]:
         assert fields[setting] is True
-    assert enabled(Settings()) == [fn for _, _, fn in CHECKS]
-    assert enabled(Settings(verify_figures=False, note_conflicts=False)) == [CHECKS[0][2], CHECKS[2][2]]
+    check = {name: fn for name, _, fn in CHECKS}
+    assert enabled(Settings(min_confidence=0.5)) == [fn for _, _, fn in CHECKS]
+    assert enabled(Settings(min_confidence=0.0, verify_figures=False, note_conflicts=False)) == [
+        check["support"], check["dates"]
+    ]
+
+
+def test_an_answer_the_model_was_unsure_of_is_an_abstention():
+    reply = "The meeting lasted around 90 minutes [1]."
+    unsure = draft(reply)
+    unsure.confidence = 0.3
+    gate = Tools(ScriptedGenerator(), TEMPLATES, min_confidence=0.5)
+    assert review(unsure, gate, enabled(Settings(min_confidence=0.5))).abstained
+    sure = draft(reply)
+    sure.confidence = 0.8
+    assert not review(sure, gate, enabled(Settings(min_confidence=0.5))).abstained
+    unknown = draft(reply)  # a model whose probabilities are unknown is not gated
+    assert not review(unknown, gate, enabled(Settings(min_confidence=0.5))).abstained
 
 
 def test_the_support_check_drops_what_no_passage_says_and_off_keeps_the_reply_as_written():

@@ -216,12 +216,12 @@ class SlowScriptedGenerator(ScriptedGenerator):
         self.peak = 0
         self._count = threading.Lock()
 
-    def stream(self, messages: Messages, max_tokens: int, decline=None) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, decline=None, likelihood=None) -> Iterator[str]:
         with self._count:
             self.active += 1
             self.peak = max(self.peak, self.active)
         try:
-            for word in super().stream(messages, max_tokens, decline):
+            for word in super().stream(messages, max_tokens, decline, likelihood):
                 time.sleep(self.delay)
                 yield word
         finally:
