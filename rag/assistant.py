@@ -172,13 +172,7 @@ class Assistant:
         timings.setdefault("first_token", _ms(p.began))
         draft = self.review("".join(reply), p, confidence(likelihood))
         timings["total"] = _ms(p.began)
-        answer = Answer(
-            draft.answer, False, draft.citations, timings, draft.hits, generator.name,
-            draft.confidence, asdict(likelihood),
-        )  # fmt: skip
-        if draft.abstained:
-            answer.answer, answer.abstained, answer.citations = ABSTAIN_TEXT, True, []
-        yield answer
+        yield answer_of(draft, timings, generator.name, asdict(likelihood))
 
     def review(self, reply: str, p: Prepared, sure: float | None = None) -> Draft:
         """The model's ``reply`` to ``p`` (given with confidence ``sure``) through the checks
@@ -214,6 +208,26 @@ class Prepared:
     def draft(self, reply: str) -> Draft:
         """The record the checks revise, holding the model's ``reply`` to this prompt."""
         return Draft(self.question, self.topic, list(self.passages), reply)
+
+
+def answer_of(
+    draft: Draft, timings: dict[str, float], model: str, likelihood: dict[str, Any]
+) -> Answer:
+    """The ``Answer`` a checked ``draft`` gives: its answer and citations, or the abstention."""
+    if draft.abstained:
+        return Answer(
+            ABSTAIN_TEXT, True, [], timings, draft.hits, model, draft.confidence, likelihood
+        )
+    return Answer(
+        draft.answer,
+        False,
+        draft.citations,
+        timings,
+        draft.hits,
+        model,
+        draft.confidence,
+        likelihood,
+    )
 
 
 def clean_question(question: str, max_chars: int) -> str:

@@ -33,11 +33,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rag.assistant import ABSTAIN_TEXT, Assistant, decline_rule
+from rag.assistant import Assistant, answer_of, decline_rule
 from rag.checks import Tools, enabled, review
 from rag.citations import strip_markers
 from rag.confidence import confidence
-from rag.draft import Draft, date_passages
+from rag.draft import Draft, Passage, date_passages
 from rag.embedding import Embedder, embedder_for, index_suffix
 from rag.errors import InputError
 from rag.generation import Generator, Likelihood
@@ -288,14 +288,8 @@ def answer_from_texts(
     No retrieval, relevance gate or focus: the model always sees the whole passages. Other
     articles' differing figures are not noted (that needs a collection to search).
     """
-    hits = [Hit(f"p{i}.txt", f"p{i}", 1.0, t, 0, len(t)) for i, t in enumerate(texts, 1)]
-    passages = date_passages(hits)
     began = time.perf_counter()
-    budget = generator.n_ctx - settings.max_tokens - 16
-    templates = load_templates(settings.prompts)
-    messages, shown = build_messages(
-        question, passages, [], templates, generator.count_tokens, budget
-    )
+    messages, shown = texts_prompt(question, texts, generator, settings)
     timings: dict[str, float] = {"retrieve": 0.0}
     reply = []
     likelihood = Likelihood()
@@ -305,19 +299,46 @@ def answer_from_texts(
         timings.setdefault("first_token", _ms(began))
         reply.append(piece)
     timings.setdefault("first_token", _ms(began))
-    draft = Draft(question, question, passages[: len(shown)], "".join(reply))
-    draft.confidence = confidence(likelihood)
-    tools = Tools(generator, templates, min_confidence=settings.min_confidence)
-    draft = review(draft, tools, enabled(settings, leave_out=["conflicts"]))
+    answer = check_texts_reply(question, shown, "".join(reply), likelihood, generator, settings)
     timings["total"] = _ms(began)
-    said = (ABSTAIN_TEXT, []) if draft.abstained else (draft.answer, draft.citations)
-    answer = Answer(
-        said[0], draft.abstained, said[1], timings, shown, generator.name, draft.confidence,
-        asdict(likelihood),
-    )  # fmt: skip
+    answer.timings_ms = timings
     if replies is not None:
-        replies.append(draft.reply)
+        replies.append("".join(reply))
     return answer
+
+
+def texts_prompt(
+    question: str, texts: Sequence[str], generator: Generator, settings: Settings
+) -> tuple[list[dict[str, str]], list[Passage]]:
+    """The prompt for ``question`` over ``texts`` (passage ``i`` is source ``p{i}.txt``) and
+    the passages that fit in it."""
+    hits = [Hit(f"p{i}.txt", f"p{i}", 1.0, t, 0, len(t)) for i, t in enumerate(texts, 1)]
+    passages = date_passages(hits)
+    budget = generator.n_ctx - settings.max_tokens - 16
+    templates = load_templates(settings.prompts)
+    messages, shown = build_messages(
+        question, passages, [], templates, generator.count_tokens, budget
+    )
+    return messages, passages[: len(shown)]
+
+
+def check_texts_reply(
+    question: str,
+    shown: list[Passage],
+    reply: str,
+    likelihood: Likelihood,
+    generator: Generator,
+    settings: Settings,
+) -> Answer:
+    """The model's ``reply`` over the ``shown`` passages through the checks the settings
+    turn on, other documents' figures aside (there is no index to search)."""
+    draft = Draft(question, question, shown, reply)
+    draft.confidence = confidence(likelihood)
+    tools = Tools(
+        generator, load_templates(settings.prompts), min_confidence=settings.min_confidence
+    )
+    draft = review(draft, tools, enabled(settings, leave_out=["conflicts"]))
+    return answer_of(draft, {}, generator.name, asdict(likelihood))
 
 
 def rgb_passages(item: Any, condition: str, n: int = 5, seed: int = 0) -> list[str]:
@@ -354,19 +375,27 @@ def rgb(
             answer = answer_from_texts(
                 item.query, rgb_passages(item, condition), generator, settings, replies
             )
-            said = "" if answer.abstained else answer.answer
-            record[condition] = {
-                "answer": answer.answer,
-                "abstained": answer.abstained,
-                "correct": answer_matches(said, item.answer),
-                "fake": answer_matches(said, item.fake_answer),
-                "timings_ms": dict(answer.timings_ms),
-                "confidence": answer.confidence,
-                "likelihood": answer.likelihood,
-                "reply": replies[0],
-            }
+            record[condition] = rgb_entry(item, answer, replies[0])
         records.append(record)
+    return rgb_summary(records, conditions)
 
+
+def rgb_entry(item: Any, answer: Answer, reply: str) -> dict[str, Any]:
+    """One RGB answer scored: right, the planted fake repeated, abstained."""
+    said = "" if answer.abstained else answer.answer
+    return {
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "correct": answer_matches(said, item.answer),
+        "fake": answer_matches(said, item.fake_answer),
+        "timings_ms": dict(answer.timings_ms),
+        "confidence": answer.confidence,
+        "likelihood": answer.likelihood,
+        "reply": reply,
+    }
+
+
+def rgb_summary(records: list[dict[str, Any]], conditions: Sequence[str]) -> dict[str, Any]:
     def rate(condition: str, key: str) -> float:
         return _mean([r[condition][key] for r in records if condition in r])
 

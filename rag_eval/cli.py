@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from rag.errors import InputError
 from rag.settings import PROJECT_ROOT, Settings
 
 BENCHMARKS = ("scifact", "squad2", "rgb")
@@ -32,6 +33,7 @@ _FLAGS = {
     "model": "--model",
     "out": "--out",
     "suite": "--suite",
+    "replay": "--replay",
 }
 
 
@@ -70,6 +72,13 @@ _FLAGS = {
     is_flag=True,
     help="Run every set (seeds, manuals, SQuAD 2.0 by article, RGB) in one run, side by side.",
 )
+@click.option(
+    "--replay",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A --suite result .json: check its kept replies again under the current settings, "
+    "without generating (how each check's ablation is measured).",
+)
 @click.option("--model", default=None, help="Preset name or GGUF path (overrides RAG_MODEL).")
 @click.option(
     "--out",
@@ -85,6 +94,7 @@ def eval_command(
     benchmark: str | None,
     compare: Path | None,
     suite: bool,
+    replay: Path | None,
     model: str | None,
     out: Path,
 ) -> None:
@@ -102,8 +112,8 @@ def eval_command(
     """
     command = _command_line("eval", click.get_current_context().params)
     settings = Settings.from_env(model=model)
-    if suite:
-        _run_suite(settings, limit, compare, out, as_json, command)
+    if suite or replay is not None:
+        _run_suite(settings, limit, compare, out, as_json, command, replay)
         return
     if benchmark:
         result, files = _run_benchmark(benchmark, settings, limit, compare, out, as_json, command)
@@ -165,14 +175,24 @@ def _run_suite(
     out: Path,
     as_json: bool,
     command: str,
+    replay: Path | None = None,
 ) -> None:
     from .evaluation import load_result
     from .suite import run_suite, write_suite_report
 
     previous = load_result(compare) if compare is not None else None
     with _progress(not as_json, "Suite") as progress:
-        result = run_suite(settings, limit, progress=progress, command=command)
-    files = write_suite_report(result, out, previous)
+        if replay is not None:
+            from .replay import replay_suite
+
+            kept = load_result(replay)
+            if "results" not in kept:
+                raise InputError(f"{replay} is not a `rag eval --suite` result: give --replay one.")
+            previous = previous or kept
+            result = replay_suite(kept, settings, progress=progress, command=command)
+        else:
+            result = run_suite(settings, limit, progress=progress, command=command)
+    files = write_suite_report(result, out, previous, name="replay" if replay else "suite")
     if as_json:
         click.echo(json.dumps({k: result[k] for k in ("sets", "meta")}, indent=2))
         return

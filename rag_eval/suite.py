@@ -149,37 +149,46 @@ def squad_by_article(
         pieces = list(assistant.stream(item.question))
         answer = pieces[-1]
         assert isinstance(answer, Answer)
-        said = "" if answer.abstained else strip_markers(answer.answer)
-        text, offsets = articles[item.title]
-        where = offsets[int(item.paragraph_id.rsplit("-", 1)[1])]
-        gold = [(where + s, where + s + len(a)) for a, s in zip(item.answers, item.starts)]
-        right = item.answerable and not answer.abstained and answer_matches(said, item.answers)
-        covers = any(
-            c.source == f"{item.title}.txt" and c.start <= s and e <= c.end
-            for c in answer.citations
-            for s, e in gold
-        )
-        records.append(
-            {
-                "id": item.id,
-                "title": item.title,
-                "question": item.question,
-                "answerable": item.answerable,
-                "answers": item.answers,
-                "answer": answer.answer,
-                "abstained": answer.abstained,
-                "answer_match": right if item.answerable else None,
-                "cited_span_covers": covers if item.answerable else None,
-                "cited": [[c.source, c.start, c.end] for c in answer.citations],
-                "article_shown": f"{item.title}.txt" in {h.source for h in answer.passages},
-                "timings_ms": dict(answer.timings_ms),
-                "confidence": answer.confidence,
-                "likelihood": answer.likelihood,
-                "reply": "".join(p for p in pieces[:-1] if isinstance(p, str))
-                if answer.model
-                else "",
-            }
-        )
+        reply = "".join(p for p in pieces[:-1] if isinstance(p, str)) if answer.model else ""
+        records.append(squad_record(item, answer, articles, reply))
+    return squad_summary(records, index)
+
+
+def squad_record(
+    item: Any, answer: Answer, articles: dict[str, tuple[str, list[int]]], reply: str
+) -> dict[str, Any]:
+    """One SQuAD answer scored: a gold answer in it, and the cited chunk covering the gold
+    answer's position in its article."""
+    said = "" if answer.abstained else strip_markers(answer.answer)
+    _, offsets = articles[item.title]
+    where = offsets[int(item.paragraph_id.rsplit("-", 1)[1])]
+    gold = [(where + s, where + s + len(a)) for a, s in zip(item.answers, item.starts)]
+    right = item.answerable and not answer.abstained and answer_matches(said, item.answers)
+    covers = any(
+        c.source == f"{item.title}.txt" and c.start <= s and e <= c.end
+        for c in answer.citations
+        for s, e in gold
+    )
+    return {
+        "id": item.id,
+        "title": item.title,
+        "question": item.question,
+        "answerable": item.answerable,
+        "answers": item.answers,
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "answer_match": right if item.answerable else None,
+        "cited_span_covers": covers if item.answerable else None,
+        "cited": [[c.source, c.start, c.end] for c in answer.citations],
+        "article_shown": f"{item.title}.txt" in {h.source for h in answer.passages},
+        "timings_ms": dict(answer.timings_ms),
+        "confidence": answer.confidence,
+        "likelihood": answer.likelihood,
+        "reply": reply,
+    }
+
+
+def squad_summary(records: list[dict[str, Any]], index: dict[str, Any]) -> dict[str, Any]:
     answerable = [r for r in records if r["answerable"]]
     matched = [r for r in answerable if r["answer_match"]]
     unanswerable = [r for r in records if not r["answerable"]]
@@ -258,22 +267,25 @@ def suite_markdown(result: dict[str, Any], previous: dict[str, Any] | None = Non
 
 
 def write_suite_report(
-    result: dict[str, Any], out_dir: Path, previous: dict[str, Any] | None = None
+    result: dict[str, Any],
+    out_dir: Path,
+    previous: dict[str, Any] | None = None,
+    name: str = "suite",
 ) -> list[Path]:
-    """``<timestamp>-suite-<model>.json`` (everything), its ``.md`` (the tables) and
-    ``latest-suite-<model>.json``; returns the paths."""
+    """``<timestamp>-<name>-<model>.json`` (everything), its ``.md`` (the tables) and
+    ``latest-<name>-<model>.json``; returns the paths."""
     import json
 
     from .evaluation import report_stem, slug
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = report_stem(result, "suite")
+    stem = report_stem(result, name)
     text = json.dumps(result, indent=1, ensure_ascii=False) + "\n"
     paths = [
         out / f"{stem}.json",
         out / f"{stem}.md",
-        out / f"latest-suite-{slug(result['meta']['model'])}.json",
+        out / f"latest-{name}-{slug(result['meta']['model'])}.json",
     ]
     paths[0].write_text(text, encoding="utf-8")
     paths[1].write_text(suite_markdown(result, previous), encoding="utf-8")

@@ -54,3 +54,32 @@ def test_a_citation_counts_for_squad_only_when_its_chunk_covers_the_gold_answer(
         assert record["cited_span_covers"] == any(s <= g and h <= e for s, e in spans for g, h in golds)
         for s, e in spans:  # a cited span is the article's own text
             assert text[s:e].strip()
+
+
+def test_replaying_the_kept_replies_under_the_same_settings_gives_the_same_figures(settings, embedder):
+    from rag_eval.replay import replay_suite
+
+    generator = ScriptedGenerator(reply_citing_first_passage)
+    quick = settings.with_(min_relevance=0.0)
+    result = run_suite(quick, limit=4, embedder=embedder, generator=generator)
+    again = replay_suite(result, quick, embedder=embedder, generator=generator)
+    strip = lambda sets: {n: {k: v for k, v in f.items() if not k.endswith("_ms")} for n, f in sets.items()}  # noqa: E731
+    assert strip(again["sets"]) == strip(result["sets"])
+    for name in ("seeds", "manuals", "squad2"):
+        before = [(i["id"], i["answer"], i["abstained"]) for i in result["results"][name]["items"]]
+        assert [(i["id"], i["answer"], i["abstained"]) for i in again["results"][name]["items"]] == before
+
+
+def test_a_replay_applies_a_confidence_threshold_to_the_kept_probabilities(settings, embedder):
+    from rag.generation import Likelihood
+    from rag_eval.replay import replay_suite
+
+    generator = ScriptedGenerator(reply_citing_first_passage, likelihood=Likelihood(decline=0.4, tokens=[0.9]))
+    quick = settings.with_(min_relevance=0.0)
+    result = run_suite(quick, limit=4, sets=("seeds", "rgb"), embedder=embedder, generator=generator)
+    assert {i["confidence"] for i in result["results"]["seeds"]["items"]} == {0.6}
+    lenient = replay_suite(result, quick.with_(min_confidence=0.5), embedder=embedder, generator=generator)
+    assert lenient["sets"]["seeds"]["answered_right"] == result["sets"]["seeds"]["answered_right"]
+    strict = replay_suite(result, quick.with_(min_confidence=0.7), embedder=embedder, generator=generator)
+    assert all(i["abstained"] for i in strict["results"]["seeds"]["items"])
+    assert strict["sets"]["rgb"]["refused_irrelevant"] == 1.0
