@@ -34,6 +34,7 @@ _FLAGS = {
     "out": "--out",
     "suite": "--suite",
     "replay": "--replay",
+    "calibrate": "--calibrate",
 }
 
 
@@ -79,6 +80,13 @@ _FLAGS = {
     help="A --suite result .json: check its kept replies again under the current settings, "
     "without generating (how each check's ablation is measured).",
 )
+@click.option(
+    "--calibrate",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A --suite result .json: print each set's answered / abstained figures per "
+    "RAG_MIN_CONFIDENCE threshold and the one SQuAD 2.0 chooses; plot them into --out.",
+)
 @click.option("--model", default=None, help="Preset name or GGUF path (overrides RAG_MODEL).")
 @click.option(
     "--out",
@@ -95,6 +103,7 @@ def eval_command(
     compare: Path | None,
     suite: bool,
     replay: Path | None,
+    calibrate: Path | None,
     model: str | None,
     out: Path,
 ) -> None:
@@ -112,6 +121,9 @@ def eval_command(
     """
     command = _command_line("eval", click.get_current_context().params)
     settings = Settings.from_env(model=model)
+    if calibrate is not None:
+        _calibrate(calibrate, out, as_json)
+        return
     if suite or replay is not None:
         _run_suite(settings, limit, compare, out, as_json, command, replay)
         return
@@ -198,6 +210,36 @@ def _run_suite(
         return
     click.echo(files[1].read_text(encoding="utf-8"))
     click.echo("Wrote " + ", ".join(str(f) for f in files))
+
+
+def _calibrate(path: Path, out: Path, as_json: bool) -> None:
+    from .calibrate import choose, curves, plot
+    from .evaluation import load_result, markdown_table
+
+    result = load_result(path)
+    if "results" not in result:
+        raise InputError(f"{path} is not a `rag eval --suite` result: give --calibrate one.")
+    curve = curves(result)
+    chosen = choose(curve) if "squad2" in curve else 0.5
+    if as_json:
+        click.echo(json.dumps({"chosen": chosen, "curves": curve}, indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    picture = plot(curve, chosen, out / f"{path.stem}-confidence.png")
+    shown = [t for t in sorted({0.5, chosen, *(round(0.05 * i, 2) for i in range(10, 20))})]
+    for name, rows in curve.items():
+        table = [
+            [r["threshold"], r["answered_right"], r["abstained"], r["balanced"]]
+            for r in rows
+            if r["threshold"] in shown
+        ]
+        click.echo(
+            f"\n{name}\n"
+            + markdown_table(["threshold", "answered right", "abstained", "balanced"], table)
+        )
+    click.echo(
+        f"\nChosen on squad2 (best balanced accuracy): RAG_MIN_CONFIDENCE={chosen}. Plot: {picture}"
+    )
 
 
 def _print_benchmark(result: dict[str, Any], files: list[Path]) -> None:
