@@ -161,6 +161,8 @@ def ask(question: str, as_json: bool, top_k: int | None, model: str | None) -> N
             )
     elif final.abstained and final.passages:
         click.echo("\nLooked at: " + ", ".join(sorted({h.source for h in final.passages})))
+    if final.confidence is not None:
+        click.echo(f"\nModel confidence: {round(final.confidence * 100)} %")
 
 
 @cli.command()

@@ -292,6 +292,8 @@ def test_everything_from_documents_is_escaped():
     assert '<div class="title">T&amp;C</div>' in out
     assert "<mark>It was 90.</mark>" in out
     assert "total 1.5 s · m" in out
+    answer.confidence = 0.734
+    assert "model confidence 73 % · total 1.5 s · m" in evidence_html(answer)
 
 
 @pytest.mark.parametrize(

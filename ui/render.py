@@ -164,7 +164,19 @@ def _footer(answer: Answer) -> str:
     ]
     if answer.model:
         bits.append(html.escape(answer.model))
+    sure = confidence_text(answer.confidence)
+    if sure:
+        bits.insert(0, sure)
     return f'<p class="timings">{" · ".join(bits)}</p>' if bits else ""
+
+
+def confidence_text(confidence: float | None) -> str:
+    """The model's confidence as a reader takes it in.
+
+    >>> confidence_text(0.8149), confidence_text(None)
+    ('model confidence 81 %', '')
+    """
+    return "" if confidence is None else f"model confidence {round(confidence * 100)} %"
 
 
 def _seconds(ms: float) -> str:
