@@ -113,8 +113,12 @@ def main() -> None:
     base = next((r for r in rows if "error" not in r), None)
     for row in rows:
         if base and "error" not in row:
-            row["prefill_ratio"] = round(row["prefill_tokens_per_s"] / base["prefill_tokens_per_s"], 2)  # type: ignore[operator]
-            row["generate_ratio"] = round(row["generate_tokens_per_s"] / base["generate_tokens_per_s"], 2)  # type: ignore[operator]
+            row["prefill_ratio"] = round(
+                row["prefill_tokens_per_s"] / base["prefill_tokens_per_s"], 2
+            )  # type: ignore[operator]
+            row["generate_ratio"] = round(
+                row["generate_tokens_per_s"] / base["generate_tokens_per_s"], 2
+            )  # type: ignore[operator]
     from rag.llama_build import cpu
 
     summary = {"cpu": cpu(), "model": Path(model).name, "rounds": opts.rounds, "builds": rows}
