@@ -279,8 +279,11 @@ def name_in(name: str, text: str) -> bool:
     (True, False)
     >>> name_in("Moscow", "Russia said so"), name_in("American", "the U.S. said so"), name_in("Kyiv", "Russia said so")
     (True, True, False)
+    >>> name_in("Russia's", "the Russian dates"), name_in("Johnson's", "Johnston said so")
+    (True, False)
     """
     name, text = name.replace("’", "'"), text.replace("’", "'")
+    name = name.removesuffix("'s")  # a possessive names the same thing: Russia's, Russia
     if re.search(rf"\b{re.escape(name)}\b", text):
         return True
     if len(name) >= 7 and any(
