@@ -35,6 +35,7 @@ _FLAGS = {
     "suite": "--suite",
     "replay": "--replay",
     "calibrate": "--calibrate",
+    "sets": "--sets",
 }
 
 
@@ -74,6 +75,12 @@ _FLAGS = {
     help="Run every set (seeds, manuals, SQuAD 2.0 by article, RGB) in one run, side by side.",
 )
 @click.option(
+    "--sets",
+    default="seeds,manuals,squad2,rgb",
+    show_default=True,
+    help="With --suite: which sets, in this order (comma-separated).",
+)
+@click.option(
     "--replay",
     type=click.Path(path_type=Path),
     default=None,
@@ -102,6 +109,7 @@ def eval_command(
     benchmark: str | None,
     compare: Path | None,
     suite: bool,
+    sets: str,
     replay: Path | None,
     calibrate: Path | None,
     model: str | None,
@@ -125,7 +133,11 @@ def eval_command(
         _calibrate(calibrate, out, as_json)
         return
     if suite or replay is not None:
-        _run_suite(settings, limit, compare, out, as_json, command, replay)
+        names = [n.strip() for n in sets.split(",") if n.strip()]
+        unknown = sorted(set(names) - {"seeds", "manuals", "squad2", "rgb"})
+        if unknown or not names:
+            raise InputError(f"--sets {sets!r}: choose from seeds, manuals, squad2, rgb.")
+        _run_suite(settings, limit, compare, out, as_json, command, replay, names)
         return
     if benchmark:
         result, files = _run_benchmark(benchmark, settings, limit, compare, out, as_json, command)
@@ -188,8 +200,10 @@ def _run_suite(
     as_json: bool,
     command: str,
     replay: Path | None = None,
+    names: list[str] | None = None,
 ) -> None:
     from .evaluation import load_result
+    from .suite import SETS as SUITE_SETS
     from .suite import run_suite, write_suite_report
 
     previous = load_result(compare) if compare is not None else None
@@ -203,7 +217,10 @@ def _run_suite(
             previous = previous or kept
             result = replay_suite(kept, settings, progress=progress, command=command)
         else:
-            result = run_suite(settings, limit, progress=progress, command=command)
+            result = run_suite(
+                settings, limit, sets=names or SUITE_SETS, progress=progress, command=command,
+                checkpoint=lambda so_far: write_suite_report(so_far, out, previous, name="partial-suite"),
+            )  # fmt: skip
     files = write_suite_report(result, out, previous, name="replay" if replay else "suite")
     if as_json:
         click.echo(json.dumps({k: result[k] for k in ("sets", "meta")}, indent=2))
@@ -293,7 +310,11 @@ def _command_line(name: str, params: dict[str, Any]) -> str:
     """
     parts = ["rag", name]
     for key, value in params.items():
-        if value in (None, False) or value in (DEFAULT_SET, RESULTS_DIR):
+        if value in (None, False) or value in (
+            DEFAULT_SET,
+            RESULTS_DIR,
+            "seeds,manuals,squad2,rgb",
+        ):
             continue
         parts += [_FLAGS[key]] if value is True else [_FLAGS[key], str(value)]
     return shlex.join(parts)

@@ -53,9 +53,11 @@ def run_suite(
     data_dir: Path = DEFAULT_DIR,
     progress: Progress | None = None,
     command: str | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``sets`` in order with one embedder and generator; ``limit`` caps each set's
-    questions (a quick run; the figures are then not comparable with a full one)."""
+    questions (a quick run; the figures are then not comparable with a full one).
+    ``checkpoint`` receives the result so far after each set (a stopped run keeps them)."""
     embedder = embedder or embedder_for(settings)
     generator = generator or _load_generator(settings)
     results: dict[str, dict[str, Any]] = {}
@@ -83,12 +85,15 @@ def run_suite(
         else:
             raise ValueError(f"unknown set {name!r}: choose from {', '.join(SETS)}")
         seconds[name] = round(time.perf_counter() - began, 1)
-    meta = run_meta(settings, generator.name, command, limit=limit, seconds=seconds)
-    return {
-        "sets": {name: headline(name, result) for name, result in results.items()},
-        "results": results,
-        "meta": meta,
-    }
+        meta = run_meta(settings, generator.name, command, limit=limit, seconds=seconds)
+        so_far = {
+            "sets": {name: headline(name, result) for name, result in results.items()},
+            "results": results,
+            "meta": meta,
+        }
+        if checkpoint:
+            checkpoint(so_far)
+    return so_far
 
 
 def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
