@@ -75,7 +75,7 @@ def test_a_replay_applies_a_confidence_threshold_to_the_kept_probabilities(setti
     from rag_eval.replay import replay_suite
 
     generator = ScriptedGenerator(reply_citing_first_passage, likelihood=Likelihood(decline=0.4, tokens=[0.9]))
-    quick = settings.with_(min_relevance=0.0)
+    quick = settings.with_(min_relevance=0.0, min_confidence=0.0)
     result = run_suite(quick, limit=4, sets=("seeds", "rgb"), embedder=embedder, generator=generator)
     assert {i["confidence"] for i in result["results"]["seeds"]["items"]} == {0.6}
     lenient = replay_suite(result, quick.with_(min_confidence=0.5), embedder=embedder, generator=generator)
