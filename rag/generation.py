@@ -150,6 +150,8 @@ class LlamaCppGenerator:
         first = [True]
 
         def processor(_input_ids: Any, scores: Any) -> Any:
+            if not first[0] and likelihood is None:
+                return scores  # only the first step matters: no softmax over the vocabulary
             shifted = np.exp(scores - scores.max())
             total = shifted.sum()
             if first[0]:

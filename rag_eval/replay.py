@@ -33,7 +33,7 @@ from .benchmarks import (
 )
 from .datasets import DEFAULT_DIR, load_rgb, load_squad2, squad_articles
 from .evaluation import aggregate, load_questions, run_meta, score_item, seed_assistant
-from .suite import MANUALS, SEED_SET, _bench, headline, squad_record, squad_summary
+from .suite import QUESTION_SETS, _bench, headline, squad_record, squad_summary
 
 Progress = Callable[[int, int, str], None]
 
@@ -86,11 +86,7 @@ def _review(assistant: Assistant, question: str, history: Any, item: dict[str, A
 def _replay_set(
     name: str, old: dict[str, Any], settings: Settings, embedder: Embedder, generator: Generator
 ) -> dict[str, Any]:
-    docs, set_file = (
-        (Path(SEED_SET).parents[1] / "seeds", SEED_SET)
-        if name == "seeds"
-        else (MANUALS / "docs", MANUALS / "questions.jsonl")
-    )
+    set_file, docs = QUESTION_SETS[name]
     assistant = seed_assistant(
         settings, embedder=embedder, generator=generator, seeds=docs, name=name
     )

@@ -40,6 +40,11 @@ Progress = Callable[[int, int, str], None]
 SETS = ("seeds", "manuals", "squad2", "rgb")
 SEED_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
 MANUALS = PROJECT_ROOT / "eval" / "sets" / "manuals"
+# The hand-written sets: (question file, the folder of documents they are asked over).
+QUESTION_SETS = {
+    "seeds": (SEED_SET, PROJECT_ROOT / "seeds"),
+    "manuals": (MANUALS / "questions.jsonl", MANUALS / "docs"),
+}
 SQUAD_PER_ARTICLE = 3  # answerable questions per article, and as many unanswerable ones
 
 
@@ -65,8 +70,7 @@ def run_suite(
     for name in sets:
         began = time.perf_counter()
         if name in ("seeds", "manuals"):
-            set_file = SEED_SET if name == "seeds" else MANUALS / "questions.jsonl"
-            docs = PROJECT_ROOT / "seeds" if name == "seeds" else MANUALS / "docs"
+            set_file, docs = QUESTION_SETS[name]
             assistant = seed_assistant(
                 settings, embedder=embedder, generator=generator, seeds=docs, name=name
             )
