@@ -11,6 +11,8 @@ downloaded.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -134,21 +136,50 @@ def _pieces(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int,
     return out
 
 
-def chunk_spans(text: str, max_tokens: int = 160, overlap: int = 32) -> list[tuple[int, int]]:
+def chunk_spans(
+    text: str,
+    max_tokens: int = 160,
+    overlap: int = 32,
+    breaks: Sequence[int] = (),
+    headings: Sequence[int] = (),
+) -> list[tuple[int, int]]:
     """Sentence-aligned chunk spans of at most ``max_tokens`` tokens. Consecutive chunks share
     the whole sentences that cover the last ``overlap`` tokens (none when ``overlap`` is 0).
+    No chunk crosses an offset in ``breaks`` (where pages begin, so each chunk has one page),
+    nor one in ``headings`` (where sections begin) unless the section so far is shorter than
+    a quarter of a chunk (a heading with one line under it joins what follows).
 
     >>> chunk_spans("")
     []
     >>> t = "One two. Three four. Five six."
     >>> [t[s:e] for s, e in chunk_spans(t, max_tokens=8, overlap=3)]
     ['One two. Three four.', 'Three four. Five six.']
+    >>> t = "Intro text here and more words to pad it out. Costs\\n\\nThey rose by four."
+    >>> [t[s:e] for s, e in chunk_spans(t, max_tokens=40, overlap=0, headings=[46])]
+    ['Intro text here and more words to pad it out.', 'Costs\\n\\nThey rose by four.']
     """
     if max_tokens < 2 or not 0 <= overlap < max_tokens:
         raise ValueError("need max_tokens >= 2 and 0 <= overlap < max_tokens")
     units: list[tuple[int, int, int]] = []
     for s, e in sentence_spans(text):
         units.extend(_pieces(text, s, e, max_tokens))
+    pages, sections = sorted(set(breaks)), sorted(set(headings))
+    parts: list[list[tuple[int, int, int]]] = [[]]
+    last = (0, 0)
+    for unit in units:
+        where = (bisect_right(pages, unit[0]), bisect_right(sections, unit[0]))
+        if where != last and parts[-1]:
+            if where[0] != last[0] or sum(u[2] for u in parts[-1]) >= max_tokens // 4:
+                parts.append([])
+        last = where
+        parts[-1].append(unit)
+    return [span for part in parts for span in _pack(part, max_tokens, overlap)]
+
+
+def _pack(
+    units: list[tuple[int, int, int]], max_tokens: int, overlap: int
+) -> list[tuple[int, int]]:
+    """Consecutive units packed into chunks of at most ``max_tokens``, with overlap."""
     chunks: list[tuple[int, int]] = []
     i = 0
     while i < len(units):

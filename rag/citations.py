@@ -409,8 +409,9 @@ def with_markers(claim: str, numbers: Sequence[int]) -> str:
 def cite(n: int, hit: Hit, quote: str) -> Citation:
     """Passage ``n`` of the prompt as a citation, with its supporting sentence."""
     return Citation(
-        n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title, hit.date, quote
-    )
+        n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title, hit.date, quote,
+        hit.page, hit.section,
+    )  # fmt: skip
 
 
 def repeats_phrase(claim: str, name: str, question: str) -> bool:

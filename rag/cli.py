@@ -53,7 +53,8 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Add or update documents (.txt, .md) from files or folders; default: seeds/.
+    """Add or update documents (PDF, Word .docx, web pages .html, EPUB, .txt, .md, .rst) from
+    files or folders; default: seeds/.
 
     Unchanged files are skipped, changed ones replaced, and files gone from an ingested
     folder removed. Example: rag ingest seeds/ notes/report.md
@@ -73,6 +74,9 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
         return
     for name, reason in report.skipped.items():
         click.echo(f"skipped {name}: {reason}", err=True)
+    for name, notes in report.notes.items():
+        for note in notes:
+            click.echo(f"left out of {name}: {note}", err=True)
     click.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
@@ -81,19 +85,22 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
 
 
 def _progress() -> Any:
-    """A progress callback that draws a bar on stderr once a run has more than a few files."""
+    """A progress callback that draws a bar on stderr once a run has lasted a second (many
+    files, or a long PDF whose pages are named as they are read)."""
+    import time
+
     from rich.progress import Progress
 
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"began": time.monotonic()}
 
     def update(done: int, total: int, name: str) -> None:
-        if total < 20:
+        if "bar" not in state and (done >= total or time.monotonic() - state["began"] < 1.0):
             return
         if "bar" not in state:
             state["bar"] = Progress(transient=True, console=None)
             state["bar"].start()
             state["task"] = state["bar"].add_task("Ingesting", total=total)
-        state["bar"].update(state["task"], completed=done, description=f"Ingesting {name[:30]}")
+        state["bar"].update(state["task"], completed=done, description=f"Ingesting {name[:50]}")
         if done >= total:
             state["bar"].stop()
 
@@ -192,7 +199,9 @@ def docs(as_json: bool) -> None:
         _dump([asdict(d) for d in documents])
         return
     for d in documents:
-        click.echo(f"{d.source}  {d.chunks:4d} chunks  {d.date or '          '}  {d.title}")
+        pages = f"{d.pages:4d} pages  " if d.pages else ""
+        by = f"  ({d.author})" if d.author else ""
+        click.echo(f"{d.source}  {pages}{d.chunks:4d} chunks  {d.date or '          '}  {d.title}{by}")
     click.echo(f"{len(documents)} documents.")
 
 

@@ -143,7 +143,7 @@ def note_differences(
                 *citations,
                 Citation(
                     n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title,
-                    hit.date, sentence,
+                    hit.date, sentence, hit.page, hit.section,
                 ),
             ]  # fmt: skip
     return " ".join([answer, *notes]), sorted(citations, key=lambda c: c.n)

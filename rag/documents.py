@@ -1,8 +1,10 @@
 """Find and read documents: walk paths, decode text safely, pull out title, date and URL.
 
-Every file either becomes a ``Document`` or gets a one-line reason why it was skipped (too
-large, empty, binary, undecodable, unreadable, unsupported type). Nothing here raises for a
-bad file; only a path that does not exist at all is an ``InputError``.
+Text files (.txt, .md, .rst) are decoded here; PDF, web pages, Word and EPUB files are read
+by ``rag.formats``. Every file either becomes a ``Document`` or gets a one-line reason why it
+was skipped (too large, empty, binary, undecodable, encrypted, damaged, unreadable,
+unsupported type). Nothing here raises for a bad file; only a path that does not exist at
+all is an ``InputError``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import formats
 from .errors import InputError
 from .records import Document
 
-SUPPORTED = (".txt", ".md", ".markdown", ".text", ".rst")
+TEXT = (".txt", ".md", ".markdown", ".text", ".rst")
+# Read from their bytes by ``rag.formats``; identified by the hash of those bytes, so an
+# unchanged file is recognised on re-ingest without extracting its text again.
+BINARY = (".pdf", ".docx", ".epub")
+WEB = (".html", ".htm", ".xhtml")
+SUPPORTED = TEXT + WEB + BINARY
 
 _DATE_COMPACT = re.compile(
     r"^\s*(?:date\s*[:=]?\s*)?((?:19|20)\d{2})(\d{2})(\d{2})\s*$", re.I | re.M
@@ -57,8 +65,82 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], dict[str, str]]:
     return sorted(set(files)), skipped
 
 
-def read_document(path: Path, max_bytes: int) -> Document | str:
-    """The decoded document, or a one-line reason it cannot be used."""
+def read_document(
+    path: Path, max_bytes: int, progress: formats.PageProgress | None = None
+) -> Document | str:
+    """The decoded document, or a one-line reason it cannot be used (``progress`` hears of
+    each page of a PDF)."""
+    raw = _read_bytes(path, max_bytes)
+    if isinstance(raw, str):
+        return raw
+    suffix = path.suffix.lower()
+    if suffix in BINARY or suffix in WEB:
+        return _read_formatted(path, raw, suffix, progress)
+    text = decode(raw)
+    if text is None:
+        return "binary or undecodable content (not UTF-8, UTF-16 or Windows-1252 text)"
+    if not text.strip():
+        return "empty file"
+    title, date, url = extract_metadata(text, suffix)
+    return Document(
+        path=str(path.resolve()),
+        source=path.name,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        title=title,
+        date=date,
+        url=url,
+        sections=tuple(formats.text_sections(text, suffix)),
+    )
+
+
+def file_sha256(path: Path) -> str | None:
+    """The hash a PDF, Word or EPUB file is known by (of its bytes), or None for other types
+    and unreadable files; lets an unchanged file be passed over without extracting it."""
+    if path.suffix.lower() not in BINARY:
+        return None
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _read_formatted(
+    path: Path, raw: bytes, suffix: str, progress: formats.PageProgress | None
+) -> Document | str:
+    try:
+        if suffix == ".pdf":
+            found = formats.read_pdf(path, progress)
+        elif suffix == ".docx":
+            found = formats.read_docx(path)
+        elif suffix == ".epub":
+            found = formats.read_epub(path)
+        else:
+            found = formats.read_html(raw)
+    except formats.Unreadable as exc:
+        return str(exc)
+    except formats.Interrupted:
+        raise
+    except Exception as exc:  # a parser's own failure on a malformed file: skip it, say why
+        return f"cannot read this {suffix} file ({type(exc).__name__}: {str(exc)[:120]})"
+    hashed = raw if suffix in BINARY else found.text.encode("utf-8")
+    return Document(
+        path=str(path.resolve()),
+        source=path.name,
+        text=found.text,
+        sha256=hashlib.sha256(hashed).hexdigest(),
+        title=found.title,
+        date=found.date,
+        url=found.url,
+        author=found.author,
+        pages=tuple(found.pages),
+        sections=tuple(found.sections),
+        notes=tuple(found.notes),
+    )
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes | str:
+    """The file's bytes, or a one-line reason they cannot be read."""
     try:
         if path.is_symlink() and not path.exists():
             return "broken symbolic link"
@@ -75,21 +157,7 @@ def read_document(path: Path, max_bytes: int) -> Document | str:
         return "permission denied: cannot read the file"
     except OSError as exc:
         return f"cannot read the file ({exc.strerror or exc})"
-    text = decode(raw)
-    if text is None:
-        return "binary or undecodable content (not UTF-8, UTF-16 or Windows-1252 text)"
-    if not text.strip():
-        return "empty file"
-    title, date, url = extract_metadata(text, path.suffix.lower())
-    return Document(
-        path=str(path.resolve()),
-        source=path.name,
-        text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        title=title,
-        date=date,
-        url=url,
-    )
+    return raw if raw else "empty file"
 
 
 def decode(raw: bytes) -> str | None:

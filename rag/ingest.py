@@ -10,6 +10,7 @@ run sweeps up what the crash left behind.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,18 +18,23 @@ from dataclasses import replace
 from pathlib import Path
 
 from .chunking import chunk_spans
-from .documents import find_files, read_document
+from .documents import file_sha256, find_files, read_document
 from .embedding import Embedder
+from .formats import Interrupted
 from .records import Chunk, Document, IngestReport
 from .settings import Settings
 from .store import CatalogEntry, Store
 
-Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
+# (files done, files total, current file); while a long PDF is read, the file's name says
+# which page ("report.pdf, page 120 of 300").
+Progress = Callable[[int, int, str], None]
+PAGES_TO_REPORT = 20  # a PDF this long reports its pages as it is read
 
 EMBED_GROUP = 256  # chunks embedded per call across documents
 # How a document is indexed; raise it when that changes, and the next ingest redoes every
 # document. 2: chunk settings and this number became part of a document's identity.
-RECIPE = 2
+# 3: chunks end at pages and headings and carry them.
+RECIPE = 3
 
 
 def index_version(sha256: str, settings: Settings) -> str:
@@ -40,9 +46,13 @@ def index_version(sha256: str, settings: Settings) -> str:
 
 
 def make_chunks(doc: Document, max_tokens: int, overlap: int) -> list[Chunk]:
-    """The document's chunks, with ids derived from its path, content hash and position."""
+    """The document's chunks, with ids derived from its path, content hash and position. No
+    chunk crosses a page or a section heading where that can be helped, so each has one
+    page and one section to show and cite."""
     out = []
-    for index, (start, end) in enumerate(chunk_spans(doc.text, max_tokens, overlap)):
+    headings = [at for at, _ in doc.sections]
+    spans = chunk_spans(doc.text, max_tokens, overlap, doc.pages, headings)
+    for index, (start, end) in enumerate(spans):
         key = f"{doc.path}\0{doc.sha256}\0{index}\0{start}:{end}"
         out.append(
             Chunk(
@@ -56,6 +66,8 @@ def make_chunks(doc: Document, max_tokens: int, overlap: int) -> list[Chunk]:
                 title=doc.title,
                 date=doc.date,
                 doc_sha256=doc.sha256,
+                page=doc.page_at(start),
+                section=doc.section_at(start),
             )
         )
     return out
@@ -81,31 +93,49 @@ class Indexer:
         pending: list[tuple[Document, list[Chunk]]] = []
         seen: set[str] = set()
         last: Future[None] | None = None  # the group being stored
+        stop = threading.Event()  # set when the run is interrupted: readers stop at a page
+        done = 0
+
+        def read(file: Path) -> tuple[Path, Document | str, list[Chunk]]:
+            def pages(page: int, total: int) -> None:
+                if stop.is_set():
+                    raise Interrupted(file.name)
+                if progress and total >= PAGES_TO_REPORT:
+                    progress(done, len(files), f"{file.name}, page {page} of {total}")
+
+            return self._read(file, max_bytes, catalog, pages)
+
         # Files are read and chunked on 4 threads; one writer stores each embedded group while
         # the next is embedded (the model and Chroma leave the GIL), in order, so a group's
         # catalogue entries are still committed only after its chunks.
         with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=1) as writer:
-            docs = pool.map(lambda f: self._read(f, max_bytes, catalog), files)
-            for done, (file, doc, chunks) in enumerate(docs, 1):
-                if progress:
-                    progress(done, len(files), file.name)
-                if isinstance(doc, str):
-                    report.skipped[_name(str(file))] = doc
-                    seen.add(_resolved(file))
-                    continue
-                seen.add(doc.path)
-                old = catalog.get(doc.path)
-                if old is not None and old.sha256 == doc.sha256:
-                    report.unchanged.append(doc.source)
-                    continue
-                (report.updated if old else report.added).append(doc.source)
-                pending.append((doc, chunks))
-                if sum(len(c) for _, c in pending) >= EMBED_GROUP:
-                    last = self._write(pending, set(catalog), writer, last)
-                    pending = []
-            last = self._write(pending, set(catalog), writer, last)
-            if last is not None:
-                last.result()  # a failed write stops the run here, with its own message
+            try:
+                for done, (file, doc, chunks) in enumerate(pool.map(read, files), 1):
+                    if progress:
+                        progress(done, len(files), file.name)
+                    if isinstance(doc, str):
+                        report.skipped[_name(str(file))] = doc
+                        seen.add(_resolved(file))
+                        continue
+                    seen.add(doc.path)
+                    if doc.notes:
+                        report.notes[doc.source] = list(doc.notes)
+                    old = catalog.get(doc.path)
+                    if old is not None and old.sha256 == doc.sha256:
+                        report.unchanged.append(doc.source)
+                        continue
+                    (report.updated if old else report.added).append(doc.source)
+                    pending.append((doc, chunks))
+                    if sum(len(c) for _, c in pending) >= EMBED_GROUP:
+                        last = self._write(pending, set(catalog), writer, last)
+                        pending = []
+                last = self._write(pending, set(catalog), writer, last)
+                if last is not None:
+                    last.result()  # a failed write stops the run here, with its own message
+            finally:
+                # Interrupted (Ctrl-C) or failed: readers still in a long PDF give up at their
+                # next page instead of holding the run open until they finish.
+                stop.set()
 
         for folder in (p.resolve() for p in folders if p.is_dir()):
             for path, entry in catalog.items():
@@ -119,10 +149,19 @@ class Indexer:
         return report
 
     def _read(
-        self, file: Path, max_bytes: int, catalog: dict[str, CatalogEntry]
+        self,
+        file: Path,
+        max_bytes: int,
+        catalog: dict[str, CatalogEntry],
+        pages: Callable[[int, int], None] | None = None,
     ) -> tuple[Path, Document | str, list[Chunk]]:
-        """A file read and, when new or changed, chunked (on a reader thread)."""
-        doc = read_document(file, max_bytes)
+        """A file read and, when new or changed, chunked (on a reader thread). A PDF, Word or
+        EPUB file whose bytes are unchanged is not extracted again."""
+        old = catalog.get(_resolved(file))
+        sha = file_sha256(file) if old is not None else None
+        if old is not None and sha is not None and index_version(sha, self.settings) == old.sha256:
+            return file, Document(old.path, old.source, "", old.sha256), []
+        doc = read_document(file, max_bytes, pages)
         if isinstance(doc, str):
             return file, doc, []
         doc = replace(doc, sha256=index_version(doc.sha256, self.settings))
@@ -162,7 +201,13 @@ class Indexer:
             if doc.path in replacing:
                 self.store.delete_chunks(doc.path, keep_sha256=doc.sha256)
         self.store.commit_documents(
-            [CatalogEntry(d.path, d.source, d.sha256, len(c), d.title, d.date) for d, c in pending]
+            [
+                CatalogEntry(
+                    d.path, d.source, d.sha256, len(c), d.title, d.date, d.author, d.url,
+                    len(d.pages),
+                )
+                for d, c in pending
+            ]  # fmt: skip
         )
 
     def _sweep(self, catalog: dict[str, CatalogEntry]) -> bool:

@@ -83,13 +83,22 @@ def format_passage(
 ) -> str:
     """One passage as ``template`` lays it out, showing ``text`` (already dated: ``rag.draft``;
     default: the chunk as written); ``same_as``, the number of an earlier passage of the same
-    article, stands in for the date (fewer prompt tokens)."""
+    article, stands in for the date (fewer prompt tokens). A PDF's page and the section
+    heading are named too, so the model reads a passage where its document puts it.
+
+    >>> format_passage("[$n]$dated: $text", 2, Hit("r.pdf", "c", 1.0, "Costs rose.", 0, 11, page=3, section="Costs"))
+    '[2], page 3, section "Costs": Costs rose.'
+    """
     if not hit.date:
         dated = ""
     elif same_as is not None:
         dated = f", same article as passage [{same_as}]"
     else:
         dated = f", article dated {describe_date(hit.date)}"
+    if hit.page is not None:
+        dated += f", page {hit.page}"
+    if hit.section:
+        dated += f', section "{hit.section}"'
     text = text if text is not None else hit.text
     return render(template, n=n, source=hit.source, dated=dated, text=text)
 

@@ -7,6 +7,7 @@ never disagree. Field names are a public contract: add fields, never rename them
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +23,19 @@ class Document:
     title: str = ""
     date: str = ""  # ISO yyyy-mm-dd when the text states one, else ""
     url: str = ""
+    author: str = ""
+    pages: tuple[int, ...] = ()  # offset in ``text`` where page i + 1 begins (PDF), else ()
+    sections: tuple[tuple[int, str], ...] = ()  # (offset, heading) where each section begins
+    notes: tuple[str, ...] = ()  # parts of the file left out, and why ("page 3: ...")
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that holds character ``offset``, or None for unpaged files."""
+        return bisect_right(self.pages, offset) or None if self.pages else None
+
+    def section_at(self, offset: int) -> str:
+        """The heading of the section that holds character ``offset`` ("" before the first)."""
+        i = bisect_right([at for at, _ in self.sections], offset)
+        return self.sections[i - 1][1] if i else ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class Chunk:
     title: str = ""
     date: str = ""
     doc_sha256: str = ""
+    page: int | None = None  # of a PDF, from 1; None for unpaged files
+    section: str = ""  # the heading the chunk sits under, "" when the file has none
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,8 @@ class Hit:
     title: str = ""
     date: str = ""
     index: int = 0
+    page: int | None = None  # of a PDF, from 1; None for unpaged files
+    section: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,8 @@ class Citation:
     title: str = ""
     date: str = ""
     quote: str = ""
+    page: int | None = None  # of a PDF, from 1; None for unpaged files
+    section: str = ""
 
 
 @dataclass
@@ -114,6 +134,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    # file -> parts of it left out while the rest was ingested ("page 3: no text layer ...")
+    notes: dict[str, list[str]] = field(default_factory=dict)
     chunks: int = 0  # chunks in the index after the run
     seconds: float = 0.0
 
@@ -134,3 +156,6 @@ class DocumentInfo:
     chunks: int
     title: str = ""
     date: str = ""
+    author: str = ""
+    url: str = ""
+    pages: int = 0  # of a PDF; 0 for unpaged files

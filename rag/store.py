@@ -36,6 +36,15 @@ class CatalogEntry:
     chunks: int
     title: str = ""
     date: str = ""
+    author: str = ""
+    url: str = ""
+    pages: int = 0  # of a PDF; 0 for unpaged files
+
+    def info(self) -> DocumentInfo:
+        return DocumentInfo(
+            self.source, self.path, self.chunks, self.title, self.date, self.author, self.url,
+            self.pages,
+        )  # fmt: skip
 
 
 # Chroma keeps one shared system per on-disk path in a process-wide registry that is not
@@ -249,10 +258,7 @@ class ChromaStore:
 
     def documents(self) -> list[DocumentInfo]:
         return sorted(
-            (
-                DocumentInfo(e.source, e.path, e.chunks, e.title, e.date)
-                for e in self.catalog().values()
-            ),
+            (e.info() for e in self.catalog().values()),
             key=lambda d: (d.source, d.path),
         )
 
@@ -336,10 +342,7 @@ class MemoryStore:
 
     def documents(self) -> list[DocumentInfo]:
         return sorted(
-            (
-                DocumentInfo(e.source, e.path, e.chunks, e.title, e.date)
-                for e in self._catalog.values()
-            ),
+            (e.info() for e in self._catalog.values()),
             key=lambda d: (d.source, d.path),
         )
 
@@ -384,6 +387,8 @@ def _chunk_meta(c: Chunk) -> dict[str, Any]:
         "title": c.title,
         "date": c.date,
         "doc_sha256": c.doc_sha256,
+        "page": c.page or 0,  # Chroma keeps no None
+        "section": c.section,
     }
 
 
@@ -398,4 +403,6 @@ def hit_from(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Hi
         title=str(meta.get("title", "")),
         date=str(meta.get("date", "")),
         index=int(meta.get("index", 0)),
+        page=int(meta.get("page", 0)) or None,
+        section=str(meta.get("section", "")),
     )

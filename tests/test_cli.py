@@ -75,8 +75,13 @@ def test_ingest_json_report_fields(monkeypatch, tmp_path, embedder):
     result = CliRunner().invoke(cli, ["ingest", str(folder), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert set(report) == {"added", "updated", "unchanged", "removed", "skipped", "chunks", "seconds"}
+    assert set(report) == {
+        "added", "updated", "unchanged", "removed", "skipped", "notes", "chunks", "seconds"
+    }
     assert report["added"] == ["a.txt"] and report["chunks"] == 1
     hits = json.loads(CliRunner().invoke(cli, ["search", "Geneva", "--json", "-k", "1"]).output)
-    assert set(hits[0]) == {"source", "chunk_id", "score", "text", "start", "end", "title", "date", "index"}
+    assert set(hits[0]) == {
+        "source", "chunk_id", "score", "text", "start", "end", "title", "date", "index", "page",
+        "section",
+    }  # fmt: skip
     assert hits[0]["source"] == "a.txt"

@@ -72,11 +72,11 @@ def test_find_files_walks_folders_skips_other_types_and_survives_symlink_loops(t
     (tmp_path / "a.txt").write_text("A.")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.md").write_text("B.")
-    (tmp_path / "sub" / "c.pdf").write_bytes(b"%PDF")
+    (tmp_path / "sub" / "c.png").write_bytes(b"\x89PNG")
     (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
     files, skipped = find_files([tmp_path])
     assert [f.name for f in files] == ["a.txt", "b.md"]
-    assert list(skipped.values())[0].startswith("unsupported type .pdf")
+    assert list(skipped.values())[0].startswith("unsupported type .png")
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path):

@@ -2,6 +2,7 @@
 import pytest
 
 from rag.assistant import Assistant
+from rag.documents import SUPPORTED
 from rag.embedding import HashEmbedder
 from rag.errors import IndexMismatchError, NoIndexError
 from rag.retrieval import Retriever
@@ -62,7 +63,7 @@ def test_skipped_files_are_reported_with_reasons_and_do_not_stop_the_run(setting
     report = make(settings, embedder).ingest([folder])
     assert report.added == ["good.txt"]
     assert report.skipped == {
-        "image.png": "unsupported type .png; supported: .txt, .md, .markdown, .text, .rst",
+        "image.png": f"unsupported type .png; supported: {', '.join(SUPPORTED)}",
         "empty.txt": "empty file",
         "blob.txt": "binary or undecodable content (not UTF-8, UTF-16 or Windows-1252 text)",
     }

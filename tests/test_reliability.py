@@ -27,6 +27,7 @@ from click.testing import CliRunner
 
 from rag.assistant import Assistant
 from rag.cli import cli
+from rag.documents import SUPPORTED
 from rag.embedding import HashEmbedder
 from rag.errors import InputError
 from rag.generation import Messages, ScriptedGenerator
@@ -374,7 +375,7 @@ BAD_SKIPPED = {
     "dangling.md": "broken symbolic link",
     "empty.txt": "empty file",
     "huge.txt": "100.0 MB is over the 20 MB limit (raise RAG_MAX_FILE_MB to allow it)",
-    "image.png": "unsupported type .png; supported: .txt, .md, .markdown, .text, .rst",
+    "image.png": f"unsupported type .png; supported: {', '.join(SUPPORTED)}",
     **({} if ROOT else {"locked.txt": "permission denied: cannot read the file"}),
 }
 

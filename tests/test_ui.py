@@ -25,6 +25,7 @@ from ui.render import (
     link_markers,
 )
 
+ONLY = ", ".join(docs.ALLOWED)
 QUESTION = "How long did the meeting in Geneva last?"
 REPLY = "The meeting lasted around 90 minutes [1]."
 GENEVA_TEXT = (
@@ -335,20 +336,15 @@ def test_upload_names_are_sanitised(name, expected):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("report.pdf", "report.pdf: only .txt and .md files can be uploaded, not .pdf files."),
-        ("../run.sh", "run.sh: only .txt and .md files can be uploaded, not .sh files."),
-        (
-            "README",
-            "README: only .txt and .md files can be uploaded, and this one has no extension.",
-        ),
-        (
-            "...txt",
-            "...txt: only .txt and .md files can be uploaded, and this one has no extension.",
-        ),
+        ("slides.pptx", f"slides.pptx: only {ONLY} files can be uploaded, not .pptx files."),
+        ("../run.sh", f"run.sh: only {ONLY} files can be uploaded, not .sh files."),
+        ("README", f"README: only {ONLY} files can be uploaded, and this one has no extension."),
+        ("...txt", f"...txt: only {ONLY} files can be uploaded, and this one has no extension."),
         ("__.md", "'__.md' has no usable file name: rename it and upload it again."),
     ],
 )
 def test_unusable_upload_names_are_refused(name, message):
+    assert ONLY.startswith(".txt, .md") and ".pdf" in ONLY and ".docx" in ONLY
     from rag.errors import InputError
 
     with pytest.raises(InputError) as error:
@@ -361,32 +357,38 @@ def test_upload_indexes_the_file_and_refuses_others(geneva, tmp_path):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     (incoming / "zorblat.txt").write_text("The Zorblat festival was held in Tallinn on 3 May.\n")
-    (incoming / "slides.pdf").write_bytes(b"%PDF-1.4")
+    (incoming / "slides.pptx").write_bytes(b"PK")
+    (incoming / "broken.pdf").write_bytes(b"%PDF-1.4")
 
-    message = docs.upload(assistant, [incoming / "zorblat.txt", incoming / "slides.pdf"])
+    message = docs.upload(
+        assistant, [incoming / n for n in ("zorblat.txt", "slides.pptx", "broken.pdf")]
+    )
 
     assert message == (
-        "Added zorblat.txt. 2 chunks in the index.\n\n"
-        "Refused slides.pdf: only .txt and .md files can be uploaded, not .pdf files."
+        "Added zorblat.txt. Skipped broken.pdf: not a readable PDF: the file is damaged or has "
+        "no pages. 2 chunks in the index.\n\n"
+        f"Refused slides.pptx: only {ONLY} files can be uploaded, not .pptx files."
     )
     assert sorted(p.name for p in assistant.settings.uploads.iterdir()) == ["zorblat.txt"]
     assert sorted(d.source for d in assistant.documents()) == ["geneva.txt", "zorblat.txt"]
 
 
-def test_upload_over_10_mb_is_refused(geneva, tmp_path):
+def test_upload_over_25_mb_is_refused(geneva, tmp_path):
     assistant, _ = geneva
     big = tmp_path / "big.txt"
     with big.open("wb") as f:
-        f.truncate(10 * 1024 * 1024 + 1)
+        f.truncate(25 * 1024 * 1024 + 1)
     assert (
-        docs.upload(assistant, [big]) == "Refused big.txt is 10.0 MB; uploads are limited to 10 MB."
+        docs.upload(assistant, [big]) == "Refused big.txt is 25.0 MB; uploads are limited to 25 MB."
     )
     assert not assistant.settings.uploads.exists() or not any(assistant.settings.uploads.iterdir())
 
 
 def test_nothing_chosen_to_upload(geneva):
     assistant, _ = geneva
-    assert docs.upload(assistant, None) == "Choose one or more .txt or .md files first."
+    assert docs.upload(assistant, None) == (
+        "Choose one or more files first (PDF, Word, web pages, text)."
+    )
 
 
 def test_delete_an_upload_removes_it_from_the_index_and_the_uploads_folder(geneva, tmp_path):

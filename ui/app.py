@@ -173,7 +173,7 @@ def build_app(assistant: Any) -> Any:
                         "searchable at once; answers can cite them right away.</p>"
                     )
                     files = gr.File(
-                        label="Add .txt or .md files (up to 10 MB each)",
+                        label="Add PDF, Word, web page or text files (up to 25 MB each)",
                         file_count="multiple",
                         file_types=list(docs.ALLOWED),
                         elem_id="upload",
@@ -188,9 +188,9 @@ def build_app(assistant: Any) -> Any:
                     note = gr.Markdown(elem_id="documents-note")
                 with gr.Column(scale=3, min_width=360):
                     table = gr.Dataframe(
-                        headers=["File", "Chunks", "Date", "Title"],
-                        column_widths=["32%", "11%", "17%", "40%"],
-                        datatype=["str", "number", "str", "str"],
+                        headers=["File", "Pages", "Chunks", "Date", "Title", "Author"],
+                        column_widths=["24%", "8%", "9%", "13%", "30%", "16%"],
+                        datatype=["str", "str", "number", "str", "str", "str"],
                         interactive=False,
                         wrap=True,
                         label="Indexed documents",

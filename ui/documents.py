@@ -12,12 +12,13 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.documents import SUPPORTED
 from rag.errors import InputError, RagError
 from rag.records import IngestReport
 from rag.settings import PROJECT_ROOT
 
-ALLOWED = (".txt", ".md")
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+ALLOWED = SUPPORTED
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 SEEDS = PROJECT_ROOT / "seeds"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -25,7 +26,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_name(name: str) -> str:
     """A file name safe to create in the uploads folder: the base name only, characters
     outside ``[A-Za-z0-9._-]`` replaced by ``_``, no leading dots; InputError for a name
-    with nothing left or an extension other than .txt and .md.
+    with nothing left or of a type that cannot be ingested.
 
     >>> safe_name("../../etc/My notes (v2).md")
     'My_notes_v2_.md'
@@ -37,7 +38,9 @@ def safe_name(name: str) -> str:
     stem, dot, ext = cleaned.rpartition(".")
     if not dot or f".{ext.lower()}" not in ALLOWED:
         kind = f"not .{ext} files" if dot else "and this one has no extension"
-        raise InputError(f"{base or name}: only .txt and .md files can be uploaded, {kind}.")
+        raise InputError(
+            f"{base or name}: only {', '.join(ALLOWED)} files can be uploaded, {kind}."
+        )
     if not stem.strip("._-"):
         raise InputError(f"{name!r} has no usable file name: rename it and upload it again.")
     return cleaned
@@ -71,11 +74,16 @@ def upload(assistant, files: Iterable[str | Path] | None) -> str:
     lines = []
     if saved:
         try:
-            lines.append(describe(assistant.ingest([assistant.settings.uploads])))
+            report = assistant.ingest([assistant.settings.uploads])
         except RagError as exc:
             lines.append(f"Saved {', '.join(saved)} but could not index it: {exc}")
+        else:
+            lines.append(describe(report))
+            for name in saved:  # a copy that could not be read is not kept
+                if name in report.skipped:
+                    (assistant.settings.uploads / name).unlink(missing_ok=True)
     elif not refused:
-        lines.append("Choose one or more .txt or .md files first.")
+        lines.append("Choose one or more files first (PDF, Word, web pages, text).")
     lines.extend(f"Refused {reason}" for reason in refused)
     return "\n\n".join(lines)
 
@@ -129,5 +137,6 @@ def describe(report: IngestReport) -> str:
     if report.unchanged:
         parts.append(f"{len(report.unchanged)} unchanged.")
     parts.extend(f"Skipped {name}: {reason}." for name, reason in report.skipped.items())
+    parts.extend(f"Left out of {name}: {'; '.join(notes)}." for name, notes in report.notes.items())
     parts.append(f"{report.chunks} chunks in the index.")
     return " ".join(parts)

@@ -120,11 +120,15 @@ def evidence_html(answer: Answer, show_scores: bool = False) -> str:
 
 def _card(citation: Citation, score: float | None, show_scores: bool) -> str:
     meta = [f'<span class="source">{html.escape(citation.source)}</span>']
+    if citation.page is not None:
+        meta.append(f'<span class="page">page {citation.page}</span>')
     date = html.escape(citation.date) if citation.date else "undated"
     meta.append(f'<span class="date">{date}</span>')
     if show_scores and score is not None:
         meta.append(f'<span class="score">score {score:.3f}</span>')
     title = f'<div class="title">{html.escape(citation.title)}</div>' if citation.title else ""
+    if citation.section:
+        title += f'<div class="section">{html.escape(citation.section)}</div>'
     return (
         f'<article class="cite" id="cite-{citation.n}">'
         f'<header><span class="n">[{citation.n}]</span>{"".join(meta)}</header>{title}'
@@ -135,9 +139,13 @@ def _card(citation: Citation, score: float | None, show_scores: bool) -> str:
 def _looked_at(hit: Hit, show_scores: bool) -> str:
     score = f' <span class="score">score {hit.score:.3f}</span>' if show_scores else ""
     return (
-        f'<li><span class="source">{html.escape(hit.source)}</span>{score}'
+        f'<li><span class="source">{html.escape(hit.source)}{_page(hit.page)}</span>{score}'
         f'<span class="words">{html.escape(first_words(hit.text))}</span></li>'
     )
+
+
+def _page(page: int | None) -> str:
+    return f", page {page}" if page is not None else ""
 
 
 def _retrieved(passages: Sequence[Hit]) -> str:
@@ -189,4 +197,7 @@ def error_html(message: str) -> str:
 
 def documents_rows(docs: Sequence[DocumentInfo]) -> list[list[object]]:
     """Rows for the documents table, sorted by file name."""
-    return [[d.source, d.chunks, d.date, d.title] for d in sorted(docs, key=lambda d: d.source)]
+    return [
+        [d.source, d.pages or "", d.chunks, d.date, d.title, d.author]
+        for d in sorted(docs, key=lambda d: d.source)
+    ]

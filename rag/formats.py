@@ -1,0 +1,456 @@
+"""Text out of PDF, web pages, Word and EPUB files, with pages, headings and metadata.
+
+Each reader turns one file into ``Extracted``: plain text as it will be chunked, shown and
+cited, the character offsets where its pages and sections begin, and the title, date,
+author and URL the file itself states. A file that cannot be used raises ``Unreadable`` with
+a one-line reason; nothing here writes anything.
+
+- PDF (pypdfium2, PDFium's own text layer): text per page in reading order, lines of a
+  paragraph joined and words split by a line-end hyphen rejoined, running headers, footers
+  and page numbers removed (lines that repeat at the top or bottom of most pages), the
+  document outline as sections; a page without a text layer is read by OCR when Tesseract
+  is installed, else skipped with that reason in ``notes``.
+- Web pages (trafilatura): the article's main text without navigation, adverts and comments,
+  its headings as sections, and the metadata the page declares.
+- Word .docx (python-docx): paragraphs and tables in order, Heading/Title styles as sections.
+- EPUB: the chapters in reading order (an EPUB is a zip of XHTML pages), headings as sections.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import statistics
+import subprocess
+import threading
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+# PDFium is not thread-safe; files are read on several threads during ingest.
+_PDFIUM = threading.Lock()
+OCR_DPI = 300
+# A page with fewer characters of text than this is treated as scanned (an image of text).
+SCANNED_CHARS = 16
+# Lines at the top and bottom of pages that are checked for running headers and footers.
+_EDGE_LINES = 3
+
+# A PDF's Title that is really the name of the file it was made from.
+_NOT_A_TITLE = re.compile(r"^Microsoft Word|\.(docx?|pdf|tex|odt|rtf)$", re.I)
+
+PageProgress = Callable[[int, int], None]  # (pages done, pages total)
+
+
+class Unreadable(Exception):
+    """A file that cannot be read; the message is the one-line reason shown to the user."""
+
+
+class Interrupted(Exception):
+    """Raised by a page-progress callback to abandon a file (the run is being stopped)."""
+
+
+@dataclass
+class Extracted:
+    """A file's text with where its pages and sections begin (character offsets)."""
+
+    text: str = ""
+    pages: list[int] = field(default_factory=list)  # offset where page i + 1 begins
+    sections: list[tuple[int, str]] = field(default_factory=list)  # (offset, heading)
+    title: str = ""
+    date: str = ""
+    author: str = ""
+    url: str = ""
+    notes: list[str] = field(default_factory=list)  # parts left out, and why
+
+    def add(self, block: str, heading: bool = False) -> None:
+        """Append a paragraph (or a heading, which opens a section) to the text."""
+        block = block.strip()
+        if not block:
+            return
+        if self.text:
+            self.text += "\n\n"
+        if heading:
+            self.sections.append((len(self.text), _one_line(block)))
+        self.text += block
+
+    def new_page(self) -> None:
+        self.pages.append(len(self.text) + (2 if self.text else 0))
+
+
+# ---------------------------------------------------------------------------------- PDF
+
+
+def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
+    """A PDF's text page by page; see the module docstring."""
+    import pypdfium2 as pdfium
+
+    with _PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError:
+            # PDFium's own error code can be left over from an earlier file: the reason is
+            # read from the file instead.
+            if b"/Encrypt" in path.read_bytes():
+                raise Unreadable(
+                    "the PDF is encrypted: save a copy without a password, then ingest that"
+                ) from None
+            raise Unreadable("not a readable PDF: the file is damaged or has no pages") from None
+    try:
+        with _PDFIUM:
+            count = len(pdf)
+            meta = _pdf_metadata(pdf)
+            outline = _outline(pdf)
+        if count == 0:
+            raise Unreadable("the PDF has no pages")
+        pages: list[list[str]] = []
+        scanned: list[int] = []
+        for i in range(count):
+            with _PDFIUM:
+                page = pdf[i]
+                text = page.get_textpage().get_text_range()
+            if len(text.strip()) < SCANNED_CHARS:
+                scanned.append(i)
+                text = ""
+            pages.append(_lines(text))
+            if progress:
+                progress(i + 1, count)
+        out = Extracted(title=meta.get("Title", ""), author=meta.get("Author", ""))
+        out.date = _pdf_date(meta.get("CreationDate", ""))
+        ocr = ocr_available()
+        for i in scanned:
+            if ocr:
+                pages[i] = _lines(_ocr_page(pdf, i))
+                if not pages[i]:
+                    out.notes.append(f"page {i + 1}: no text found by OCR")
+            else:
+                out.notes.append(
+                    f"page {i + 1}: no text layer (a scan); install tesseract-ocr to read it"
+                )
+        running = _running_lines(pages)
+        for i, lines in enumerate(pages):
+            out.new_page()
+            for title in outline.get(i, []):
+                out.sections.append((out.pages[-1], title))
+            kept = [line for j, line in enumerate(lines) if not _is_running(line, j, len(lines), running)]
+            for paragraph in _paragraphs(kept):
+                out.add(paragraph)
+    finally:
+        with _PDFIUM:
+            pdf.close()
+    if not out.title or _NOT_A_TITLE.search(out.title):  # the producer's file name instead
+        first = out.text.split("\n\n", 1)[0]
+        out.title = first if len(first) <= 150 else ""
+    if not out.text.strip():
+        raise Unreadable(
+            "no text in the PDF"
+            + ("" if ocr_available() else " (scanned pages: install tesseract-ocr to read them)")
+        )
+    return out
+
+
+def _pdf_metadata(pdf: Any) -> dict[str, str]:
+    try:
+        return {k: str(v).strip() for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
+    except Exception:  # a broken Info dictionary is not worth losing the text for
+        return {}
+
+
+def _outline(pdf: Any) -> dict[int, list[str]]:
+    """Page index -> headings of the document outline (bookmarks) that start on it."""
+    found: dict[int, list[str]] = {}
+    try:
+        for item in pdf.get_toc():
+            if item.page_index is not None and item.title.strip():
+                found.setdefault(item.page_index, []).append(_one_line(item.title))
+    except Exception:  # an outline that does not parse: no sections, the text still counts
+        return {}
+    return found
+
+
+def _pdf_date(value: str) -> str:
+    """ISO date from a PDF date string.
+
+    >>> _pdf_date("D:20220118093000+01'00'"), _pdf_date("garbage")
+    ('2022-01-18', '')
+    """
+    m = re.match(r"(?:D:)?((?:19|20)\d\d)(\d\d)(\d\d)", value)
+    if not m or not (1 <= int(m[2]) <= 12 and 1 <= int(m[3]) <= 31):
+        return ""
+    return f"{m[1]}-{m[2]}-{m[3]}"
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.replace("\r", "\n").split("\n")]
+
+
+def _shape(line: str) -> str:
+    """A line with its numbers blanked, so "Page 3 of 9" and "Page 4 of 9" repeat.
+
+    >>> _shape("Page 3 of 12"), _shape("Annual Report 2021  |  7")
+    ('page # of #', 'annual report #  |  #')
+    """
+    return re.sub(r"\d+", "#", line.lower()).strip()
+
+
+def _running_lines(pages: list[list[str]]) -> set[str]:
+    """Shapes of lines that open or close at least half of the pages (and two or more):
+    running headers and footers, whatever words they use."""
+    texts = [[line for line in lines if line] for lines in pages]
+    texts = [t for t in texts if t]
+    if len(texts) < 2:
+        return set()
+    counts: Counter[str] = Counter()
+    for lines in texts:
+        edges = lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
+        counts.update({_shape(line) for line in edges})
+    need = max(2, (len(texts) + 1) // 2)
+    return {shape for shape, n in counts.items() if n >= need and shape}
+
+
+def _is_running(line: str, index: int, total: int, running: set[str]) -> bool:
+    """A header, footer or bare page number (``running`` from ``_running_lines``)."""
+    if index >= _EDGE_LINES and index < total - _EDGE_LINES:
+        return False
+    shape = _shape(line)
+    return shape in running or bool(re.fullmatch(r"[-–— ]*(?:page )?#[-–— ]*|[ivxlc]+", shape))
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Lines of a page joined into paragraphs: a blank line, or a short line that ends a
+    sentence, ends one; a word split by a hyphen at a line end is rejoined.
+
+    >>> _paragraphs(["The bridge was clo-", "sed on Monday.", "", "New part here."])
+    ['The bridge was closed on Monday.', 'New part here.']
+    """
+    widths = [len(line) for line in lines if line]
+    if not widths:
+        return []
+    full = statistics.median(widths)
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        if not line:
+            if current:
+                out.append(current)
+            current = ""
+            continue
+        if current.endswith("-") and len(current) > 1 and current[-2].isalpha() and line[:1].islower():
+            current = current[:-1] + line
+        else:
+            current = f"{current} {line}" if current else line
+        if len(line) < 0.75 * full and line.endswith((".", "!", "?", ":", '"', "”")):
+            out.append(current)
+            current = ""
+    if current:
+        out.append(current)
+    return out
+
+
+def ocr_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def _ocr_page(pdf: Any, index: int) -> str:
+    """The text of a scanned page, rendered at ``OCR_DPI`` and read by Tesseract."""
+    with _PDFIUM:
+        image = pdf[index].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    try:
+        done = subprocess.run(
+            ["tesseract", "-", "-", "-l", "eng", "--dpi", str(OCR_DPI)],
+            input=png.getvalue(),
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else ""
+
+
+# ---------------------------------------------------------------------------- web pages
+
+
+def read_html(raw: bytes | str, url: str = "") -> Extracted:
+    """A saved web page's main text, headings and metadata (trafilatura)."""
+    import trafilatura
+    from lxml import etree
+
+    options = dict(output_format="xml", with_metadata=True, include_comments=False)
+    xml = trafilatura.extract(raw, url=url or None, **options)
+    if xml is None:  # not shaped like an article: keep more of the page rather than nothing
+        xml = trafilatura.extract(raw, url=url or None, favor_recall=True, **options)
+    if xml is None:
+        raise Unreadable("no article text found in the web page")
+    root = etree.fromstring(xml.encode("utf-8"))
+    out = Extracted(
+        title=root.get("title") or "",
+        date=root.get("date") or "",
+        author=root.get("author") or "",
+        url=root.get("url") or url,
+    )
+    main = root.find("main")
+    for element in main if main is not None else []:
+        _add_xml_block(out, element)
+    if not out.text.strip():
+        raise Unreadable("no article text found in the web page")
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", out.date) is None:
+        out.date = ""
+    return out
+
+
+def _add_xml_block(out: Extracted, element: Any) -> None:
+    """One block of trafilatura's XML: a heading, paragraph, list, table or quote."""
+    tag = element.tag
+    if tag == "head":
+        out.add(_text_of(element), heading=True)
+    elif tag == "list":
+        out.add("\n".join(f"- {_text_of(item)}" for item in element if item.tag == "item"))
+    elif tag == "table":
+        rows = [" | ".join(_text_of(cell) for cell in row) for row in element if row.tag == "row"]
+        out.add("\n".join(rows))
+    elif tag in ("div", "quote") and len(element):
+        for child in element:
+            _add_xml_block(out, child)
+    else:
+        out.add(_text_of(element))
+
+
+def _text_of(element: Any) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+# ---------------------------------------------------------------------------------- Word
+
+
+def read_docx(path: Path) -> Extracted:
+    """A .docx's paragraphs and tables in document order; Heading and Title styles open
+    sections."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise Unreadable(f"not a Word .docx document ({_one_line(str(exc)) or 'no document part'})") from None
+    props = document.core_properties
+    out = Extracted(title=(props.title or "").strip(), author=(props.author or "").strip())
+    if props.created is not None:
+        out.date = props.created.date().isoformat()
+    for block in document.iter_inner_content():
+        if isinstance(block, docx.table.Table):
+            rows = [" | ".join(_one_line(cell.text) for cell in row.cells) for row in block.rows]
+            out.add("\n".join(rows))
+            continue
+        style = (block.style.name if block.style is not None else "") or ""
+        heading = style.startswith(("Heading", "Title"))
+        out.add(block.text, heading=heading)
+        if style == "Title" and not out.title:
+            out.title = _one_line(block.text)
+    if not out.text.strip():
+        raise Unreadable("the Word document has no text")
+    return out
+
+
+# ---------------------------------------------------------------------------------- EPUB
+
+
+def read_epub(path: Path) -> Extracted:
+    """An EPUB's chapters in reading order (its spine)."""
+    from lxml import etree, html
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            container = etree.fromstring(book.read("META-INF/container.xml"))
+            opf_path = container.find(".//{*}rootfile").get("full-path")
+            opf = etree.fromstring(book.read(opf_path))
+            base = PurePosixPath(opf_path).parent
+            items = {i.get("id"): i.get("href") for i in opf.iterfind(".//{*}manifest/{*}item")}
+            spine = [items[r.get("idref")] for r in opf.iterfind(".//{*}spine/{*}itemref")]
+            out = Extracted(
+                title=_dc(opf, "title"), author=_dc(opf, "creator"), date=_dc(opf, "date")[:10]
+            )
+            for href in spine:
+                try:
+                    chapter = html.fromstring(book.read(str(base / href)))
+                except (KeyError, etree.ParserError):
+                    continue  # a missing or empty file: nothing to read
+                for tag, text in _xhtml_blocks(chapter):
+                    out.add(text, heading=tag in _HEADINGS)
+    except (zipfile.BadZipFile, KeyError, AttributeError, etree.XMLSyntaxError):
+        raise Unreadable("not a readable EPUB (its zip or package file is damaged)") from None
+    if not out.text.strip():
+        raise Unreadable("the EPUB has no text")
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", out.date) is None:
+        out.date = ""
+    return out
+
+
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = _HEADINGS | {"p", "li", "pre", "blockquote", "dt", "dd", "tr", "figcaption"}
+
+
+def _xhtml_blocks(root: Any) -> list[tuple[str, str]]:
+    """(tag, text) of the innermost headings, paragraphs, list items and table rows of a
+    book's page, in order. A book's pages are all text, so nothing is dropped as boilerplate."""
+    out = []
+    for element in root.iter(*_BLOCKS):
+        if any(child.tag in _BLOCKS for child in element.iterdescendants()):
+            continue  # its own blocks are read instead
+        if element.tag == "tr":
+            text = " | ".join(_text_of(cell) for cell in element if cell.tag in ("td", "th"))
+        else:
+            text = _text_of(element)
+        out.append((element.tag, text))
+    return out
+
+
+def _dc(opf: Any, name: str) -> str:
+    found = opf.find(f".//{{http://purl.org/dc/elements/1.1/}}{name}")
+    return _one_line(found.text or "") if found is not None else ""
+
+
+# ------------------------------------------------------------------------ plain text
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+_FENCE = re.compile(r"^(```|~~~)", re.M)
+_RST_UNDERLINE = re.compile(r"^([^\n]*\S[^\n]*)\n([=\-~^\"'`#*+:.])\2{2,}[ \t]*$", re.M)
+
+
+def text_sections(text: str, suffix: str) -> list[tuple[int, str]]:
+    """Headings of a Markdown or reStructuredText file, as (offset, heading).
+
+    >>> text_sections("# Intro\\nHi.\\n```\\n# not a heading\\n```\\n## Use\\nRun it.", ".md")
+    [(0, 'Intro'), (36, 'Use')]
+    >>> text_sections("Setup\\n=====\\nSteps.\\n\\nNotes\\n-----\\n", ".rst")
+    [(0, 'Setup'), (20, 'Notes')]
+    """
+    if suffix in (".md", ".markdown"):
+        fenced = _fenced_ranges(text)
+        return [
+            (m.start(), m.group(2).strip())
+            for m in _MD_HEADING.finditer(text)
+            if not any(a <= m.start() < b for a, b in fenced)
+        ]
+    if suffix == ".rst":
+        return [
+            (m.start(1), m.group(1).strip())
+            for m in _RST_UNDERLINE.finditer(text)
+            if len(m.group(0).splitlines()[1].rstrip()) >= len(m.group(1).strip())
+        ]
+    return []
+
+
+def _fenced_ranges(text: str) -> list[tuple[int, int]]:
+    marks = [m.start() for m in _FENCE.finditer(text)]
+    return list(zip(marks[::2], marks[1::2]))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
