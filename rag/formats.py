@@ -184,16 +184,21 @@ def _pdf_date(value: str) -> str:
 
 
 def _lines(text: str) -> list[str]:
-    return [" ".join(line.split()) for line in text.replace("\r", "\n").split("\n")]
+    """A page's lines, spaces collapsed; PDFium's mark for a hyphen at a line end (U+FFFE)
+    becomes a hyphen again."""
+    text = text.replace("\ufffe", "-").replace("\r\n", "\n").replace("\r", "\n")
+    return [" ".join(line.split()) for line in text.split("\n")]
 
 
 def _shape(line: str) -> str:
-    """A line with its numbers blanked, so "Page 3 of 9" and "Page 4 of 9" repeat.
+    """A line with its numbers blanked, so "Page 3 of 9" and "Page 4 of 9" repeat, and a
+    page number at either end dropped, as books print it on the outer edge.
 
-    >>> _shape("Page 3 of 12"), _shape("Annual Report 2021  |  7")
-    ('page # of #', 'annual report #  |  #')
+    >>> _shape("Page 3 of 12"), _shape("Annual Report 2021 | 7"), _shape("48 Annual Report 2021")
+    ('page # of', 'annual report # |', 'annual report')
     """
-    return re.sub(r"\d+", "#", line.lower()).strip()
+    shape = re.sub(r"\d+", "#", line.lower()).strip()
+    return re.sub(r"^#\s+|\s+#$", "", shape) if shape != "#" else shape
 
 
 def _running_lines(pages: list[list[str]]) -> set[str]:

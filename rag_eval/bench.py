@@ -87,6 +87,49 @@ def bench_ingest(
         shutil.rmtree(work, ignore_errors=True)
 
 
+PDF_TEXT = PROJECT_ROOT / "tests" / "files" / "federal-register-2020-17221.pdf"
+PDF_SCAN = PROJECT_ROOT / "tests" / "files" / "huck-finn-1884-p22-scan.pdf"
+
+
+def bench_pdf(settings: Settings, rounds: int = 3) -> dict[str, Any]:
+    """Milliseconds per page to read a real PDF's text layer and a real scanned page (OCR),
+    and to ingest the text PDF whole (read, chunk, embed, store); medians of ``rounds``."""
+    from rag.assistant import Assistant
+    from rag.documents import read_document
+    from rag.formats import ocr_available
+
+    out: dict[str, Any] = {}
+    for key, path in (("text_layer", PDF_TEXT), ("ocr", PDF_SCAN)):
+        if key == "ocr" and not ocr_available():
+            out[key] = "tesseract-ocr is not installed"
+            continue
+        times, doc = [], None
+        for _ in range(rounds):
+            ms, doc = _timed(lambda p=path: read_document(p, 10**9))
+            times.append(ms)
+        pages = len(doc.pages) if doc is not None and not isinstance(doc, str) else 0
+        out[key] = {
+            "file": path.name,
+            "pages": pages,
+            "ms_per_page_p50": round(median(times) / max(pages, 1), 1),
+        }
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-pdf-"))
+    try:
+        times = []
+        for i in range(rounds):
+            s = settings.with_(home=work / f"home{i}", collection="bench-pdf")
+            assistant = Assistant(s)
+            assistant.retriever.embedder  # loaded before the clock starts
+            ms, report = _timed(lambda a=assistant: a.ingest([PDF_TEXT]))
+            times.append(ms)
+        pages = out["text_layer"]["pages"]
+        out["ingest_ms_per_page_p50"] = round(median(times) / max(pages, 1), 1)
+        out["ingest_chunks"] = report.chunks
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 def bench_retrieval(
     settings: Settings, texts: list[str], sizes: list[int], queries: list[str]
 ) -> dict[str, Any]:
@@ -295,6 +338,7 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
         "quick": quick,
         "ingest_seeds": bench_ingest(settings, seeds, "seeds"),
         "ingest_scifact": bench_ingest(settings, docs[:n_docs], "scifact"),
+        "ingest_pdf": bench_pdf(settings, rounds=1 if quick else 3),
         "retrieval": bench_retrieval(settings, docs[:2000], sizes, queries),
         "answers": bench_answers(settings, questions[:3] if quick else questions),
         "cold_start": bench_cold_start(settings),
@@ -315,12 +359,15 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
             plain_rate=result["ingest_scifact"]["plain_encode_chunks_per_s"],
         )
     largest = str(sizes[-1])
+    ocr = result["ingest_pdf"]["ocr"]
     result.update(
         {
             "first_token_ms_p50": result["answers"]["first_token_ms"]["p50"],
             "answer_ms_p50": result["answers"]["answer_ms"]["p50"],
             "retrieve_ms_p50": result["retrieval"][largest]["p50"],
             "ingest_chunks_per_s": result["ingest_scifact"]["project_chunks_per_s"],
+            "pdf_ms_per_page": result["ingest_pdf"]["text_layer"]["ms_per_page_p50"],
+            "pdf_ocr_ms_per_page": ocr["ms_per_page_p50"] if isinstance(ocr, dict) else None,
             "llama_overhead_ratio": result["answers"]["llama_overhead_ratio"],
         }
     )

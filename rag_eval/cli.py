@@ -359,6 +359,8 @@ def bench_command(quick: bool, as_json: bool) -> None:
         "answer_ms_p50",
         "retrieve_ms_p50",
         "ingest_chunks_per_s",
+        "pdf_ms_per_page",
+        "pdf_ocr_ms_per_page",
         "llama_overhead_ratio",
     ):
         click.echo(f"{key:24s} {result[key]}")

@@ -71,3 +71,15 @@ def test_answer_questions_are_a_fixed_sample_of_the_single_turn_seed_questions()
     chosen = answer_questions()
     assert chosen == [q["question"] for q in single][::ANSWER_EVERY] == answer_questions()
     assert {q["answerable"] for q in single if q["question"] in chosen} == {True, False}
+
+
+def test_pdf_reading_and_ocr_are_timed_per_page_on_real_files(settings):
+    from rag_eval.bench import PDF_SCAN, PDF_TEXT, bench_pdf
+
+    result = bench_pdf(settings, rounds=1)
+    text, ocr = result["text_layer"], result["ocr"]
+    assert text["file"] == PDF_TEXT.name and text["pages"] > 1
+    assert ocr["file"] == PDF_SCAN.name and ocr["pages"] == 1
+    assert 0 < text["ms_per_page_p50"] < ocr["ms_per_page_p50"]  # OCR reads pixels
+    assert result["ingest_ms_per_page_p50"] >= text["ms_per_page_p50"]
+    assert result["ingest_chunks"] > text["pages"]
