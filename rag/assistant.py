@@ -22,8 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import overview
 from .checks import Tools, enabled, review
+from .citations import check
 from .confidence import confidence
+from .documents import require
 from .draft import Draft, Passage, date_passage
 from .embedding import Embedder
 from .errors import InputError
@@ -44,9 +47,10 @@ from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever
 from .settings import Settings
-from .store import Store
+from .store import Store, hit_from
 
 ABSTAIN_TEXT = "The documents don't say."
+WIDER = 8  # a question limited to some documents searches this many times wider, then keeps theirs
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 HistoryLike = Sequence[Turn | tuple[str, str] | dict[str, str]]
@@ -86,6 +90,7 @@ class Assistant:
 
     # -- documents ----------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
+        paths = require(paths)  # a mistyped path is reported before any model loads
         indexer = Indexer(self.settings, self.store(), self.retriever.embedder)
         return indexer.ingest(paths, progress)
 
@@ -99,15 +104,26 @@ class Assistant:
 
     # -- questions ----------------------------------------------------------------------
     def ask(
-        self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        top_k: int | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Answer:
-        for piece in self.stream(question, history, top_k=top_k):
+        """The checked answer to ``question``; ``documents`` (file names) limits it to those."""
+        for piece in self.stream(question, history, top_k=top_k, documents=documents):
             if isinstance(piece, Answer):
                 return piece
         raise AssertionError("stream() always ends with an Answer")
 
     def prepare(
-        self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        top_k: int | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Prepared:
         """Everything before generation: retrieval, focus, the relevance gate and the prompt.
 
@@ -120,12 +136,15 @@ class Assistant:
             question, turns
         )  # a follow-up: "What did he say?" -> "What did Peskov say?"
         topic, asked = searched.topic, searched.asked
+        k = top_k or self.settings.top_k
         hits = self.retriever.search(
             searched.query,
-            k=top_k or self.settings.top_k,
+            k=k * WIDER if documents else k,
             extra_queries=searched.extra,
             extra_weight=searched.weight,
         )
+        if documents:
+            hits = [h for h in hits if h.source in documents][:k]
         focused = focus(
             self.retriever.embedder.embed([topic])[0],
             hits,
@@ -151,9 +170,29 @@ class Assistant:
         )
 
     def stream(
-        self, question: str, history: HistoryLike | None = None, *, top_k: int | None = None
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        top_k: int | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
-        p = self.prepare(question, history, top_k=top_k)
+        """The reply as the model writes it, then the checked ``Answer``. A request about
+        whole documents (a summary, the main points, a list of every ...) reads them whole
+        (``rag.overview``); ``documents`` (file names) limits the question to those."""
+        if documents:
+            known = {d.source for d in self.documents()}
+            if unknown := [d for d in documents if d not in known]:
+                raise InputError(
+                    f"No document named {', '.join(unknown)} is in the index: "
+                    "`rag docs` lists them."
+                )
+        if overview.wants_whole(question):
+            sources = self.whole_documents(question, documents)
+            if sources:
+                yield from self.read_whole(question, sources)
+                return
+        p = self.prepare(question, history, top_k=top_k, documents=documents)
         timings = p.timings
         if not p.messages:
             timings["first_token"] = timings["total"] = _ms(p.began)
@@ -173,6 +212,52 @@ class Assistant:
         draft = self.review("".join(reply), p, confidence(likelihood))
         timings["total"] = _ms(p.began)
         yield answer_of(draft, timings, generator.name, asdict(likelihood))
+
+    def whole_documents(self, question: str, documents: Sequence[str] | None = None) -> list[str]:
+        """The documents a whole-document request is about: those given, else those it
+        names, else the best search hit's (the few the search reaches most, for a request
+        about documents in the plural)."""
+        if documents:
+            return list(documents)
+        if chosen := overview.named(question, self.documents()):
+            return [d.source for d in chosen]
+        hits = self.retriever.search(clean_question(question, self.settings.max_question_chars), k=12)
+        ranked = list(dict.fromkeys(h.source for h in hits))
+        return ranked[: overview.MAX_DOCUMENTS if overview.plural(question) else 1]
+
+    def read_whole(self, question: str, sources: Sequence[str]) -> Iterator[str | Answer]:
+        """Answer ``question`` from every passage of ``sources``, streamed, each sentence of
+        the result checked against the passage it cites."""
+        began = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        store = self.store()
+        catalog = {e.path: e.sha256 for e in store.catalog().values()}
+        hits = overview.in_order(
+            [
+                hit_from(cid, text, meta, 1.0)
+                for cid, text, meta in store.all_chunks()
+                if meta.get("source") in sources
+                and catalog.get(str(meta.get("path"))) == meta.get("doc_sha256")
+            ]
+        )
+        timings = {"retrieve": _ms(began)}
+        generator = self.generator
+        reply: list[str] = []
+        templates = load_templates(self.settings.prompts)
+        for piece in overview.read_whole(
+            generator, templates, question, hits, self.settings.whole_tokens
+        ):
+            if not reply:
+                timings["first_token"] = _ms(began)
+            reply.append(piece)
+            yield piece
+        timings.setdefault("first_token", _ms(began))
+        checked = check("".join(reply), hits)
+        timings["total"] = _ms(began)
+        if checked.abstained:
+            yield Answer(ABSTAIN_TEXT, True, [], timings, hits, generator.name)
+        else:
+            yield Answer(checked.text, False, checked.citations, timings, hits, generator.name)
 
     def review(self, reply: str, p: Prepared, sure: float | None = None) -> Draft:
         """The model's ``reply`` to ``p`` (given with confidence ``sure``) through the checks

@@ -136,8 +136,17 @@ def search(query: str, k: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("-k", "top_k", type=int, default=None, help="Passages to show the model.")
 @click.option("--model", default=None, help="Preset name or GGUF path (RAG_MODEL).")
-def ask(question: str, as_json: bool, top_k: int | None, model: str | None) -> None:
-    """Answer QUESTION from the documents, citing the passages used.
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    help="Ask only about this indexed file (its name, as `rag docs` lists it); repeatable.",
+)
+def ask(
+    question: str, as_json: bool, top_k: int | None, model: str | None, documents: tuple[str, ...]
+) -> None:
+    """Answer QUESTION from the documents, citing the passages used. A request about whole
+    documents ("Summarise report.pdf", "What are the main points of ...?") reads them whole.
 
     Example: rag ask "How long did the meeting between Blinken and Lavrov in Geneva last?"
     """
@@ -145,12 +154,13 @@ def ask(question: str, as_json: bool, top_k: int | None, model: str | None) -> N
     from .records import Answer
 
     assistant = Assistant(_settings(model=model, top_k=top_k))
+    chosen = list(documents) or None
     if as_json:
-        answer = assistant.ask(question)
+        answer = assistant.ask(question, documents=chosen)
         _dump({"question": question, **answer.to_dict()})
         return
     final: Answer | None = None
-    for piece in assistant.stream(question):
+    for piece in assistant.stream(question, documents=chosen):
         if isinstance(piece, Answer):
             final = piece
         elif sys.stdout.isatty():
@@ -163,8 +173,10 @@ def ask(question: str, as_json: bool, top_k: int | None, model: str | None) -> N
         click.echo("\nSources:")
         for c in final.citations:
             dated = f", {c.date}" if c.date else ""
+            page = f", page {c.page}" if c.page is not None else ""
             click.echo(
-                f"  [{c.n}] {c.source}{dated} [{c.start}:{c.end}]: {c.quote or c.text[:160]}"
+                f"  [{c.n}] {c.source}{page}{dated} [{c.start}:{c.end}]: "
+                f"{c.quote or c.text[:160]}"
             )
     elif final.abstained and final.passages:
         click.echo("\nLooked at: " + ", ".join(sorted({h.source for h in final.passages})))

@@ -42,10 +42,7 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], dict[str, str]]:
     """
     files: list[Path] = []
     skipped: dict[str, str] = {}
-    for path in paths:
-        path = Path(path).expanduser()
-        if not path.exists():
-            raise InputError(f"{path} does not exist: give a file or folder to ingest.")
+    for path in require(paths):
         if path.is_file():
             candidates = [path]
         else:
@@ -63,6 +60,15 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], dict[str, str]]:
             else:
                 skipped[str(file)] = f"unsupported type; supported: {', '.join(SUPPORTED)}"
     return sorted(set(files)), skipped
+
+
+def require(paths: Iterable[Path | str]) -> list[Path]:
+    """``paths`` as ``Path``s, after checking that each exists (InputError if one does not)."""
+    out = [Path(p).expanduser() for p in paths]
+    for path in out:
+        if not path.exists():
+            raise InputError(f"{path} does not exist: give a file or folder to ingest.")
+    return out
 
 
 def read_document(

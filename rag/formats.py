@@ -135,7 +135,11 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
             out.new_page()
             for title in outline.get(i, []):
                 out.sections.append((out.pages[-1], title))
-            kept = [line for j, line in enumerate(lines) if not _is_running(line, j, len(lines), running)]
+            kept = [
+                line
+                for j, line in enumerate(lines)
+                if not _is_running(line, j, len(lines), running)
+            ]
             for paragraph in _paragraphs(kept):
                 out.add(paragraph)
     finally:
@@ -243,7 +247,12 @@ def _paragraphs(lines: list[str]) -> list[str]:
                 out.append(current)
             current = ""
             continue
-        if current.endswith("-") and len(current) > 1 and current[-2].isalpha() and line[:1].islower():
+        if (
+            current.endswith("-")
+            and len(current) > 1
+            and current[-2].isalpha()
+            and line[:1].islower()
+        ):
             current = current[:-1] + line
         else:
             current = f"{current} {line}" if current else line
@@ -286,10 +295,18 @@ def read_html(raw: bytes | str, url: str = "") -> Extracted:
     import trafilatura
     from lxml import etree
 
-    options = dict(output_format="xml", with_metadata=True, include_comments=False)
-    xml = trafilatura.extract(raw, url=url or None, **options)
-    if xml is None:  # not shaped like an article: keep more of the page rather than nothing
-        xml = trafilatura.extract(raw, url=url or None, favor_recall=True, **options)
+    def extract(recall: bool) -> str | None:
+        return trafilatura.extract(
+            raw,
+            url=url or None,
+            output_format="xml",
+            with_metadata=True,
+            include_comments=False,
+            favor_recall=recall,
+        )
+
+    # Not shaped like an article: keep more of the page rather than nothing.
+    xml = extract(recall=False) or extract(recall=True)
     if xml is None:
         raise Unreadable("no article text found in the web page")
     root = etree.fromstring(xml.encode("utf-8"))
@@ -342,7 +359,9 @@ def read_docx(path: Path) -> Extracted:
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise Unreadable(f"not a Word .docx document ({_one_line(str(exc)) or 'no document part'})") from None
+        raise Unreadable(
+            f"not a Word .docx document ({_one_line(str(exc)) or 'no document part'})"
+        ) from None
     props = document.core_properties
     out = Extracted(title=(props.title or "").strip(), author=(props.author or "").strip())
     if props.created is not None:

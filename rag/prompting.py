@@ -20,6 +20,7 @@ from .draft import Passage, date_passages
 from .errors import SettingsError
 from .generation import TEMPLATE_TOKENS_PER_MESSAGE, Messages
 from .records import Hit, Turn
+from .settings import PROMPTS
 
 NOT_FOUND = "NOT FOUND"
 
@@ -30,10 +31,22 @@ class Templates:
     answer: str
     passage: str
     judge: str = ""  # optional (judge.md): does $evidence say $claim? yes/no
+    # Requests about whole documents (``rag.overview``): the system prompt, one part's
+    # $passages with the $request, and the parts' $notes combined. Optional in a folder of
+    # one's own: the packaged ones are used where a file is missing.
+    whole: str = ""
+    whole_user: str = ""
+    whole_combine: str = ""
 
 
 @lru_cache(maxsize=4)
 def load_templates(folder: Path) -> Templates:
+    def optional(name: str) -> str:
+        for place in (folder, PROMPTS):
+            if (place / f"{name}.md").exists():
+                return (place / f"{name}.md").read_text(encoding="utf-8").strip()
+        return ""
+
     try:
         system, answer, passage = (
             (folder / f"{name}.md").read_text(encoding="utf-8").strip()
@@ -45,6 +58,9 @@ def load_templates(folder: Path) -> Templates:
             answer,
             passage,
             judge.read_text(encoding="utf-8").strip() if judge.exists() else "",
+            optional("whole"),
+            optional("whole-part"),
+            optional("whole-combine"),
         )
     except OSError as exc:
         raise SettingsError(

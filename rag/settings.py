@@ -38,6 +38,7 @@ class Settings:
     llm_api_key: str = ""
     n_ctx: int = 4096
     max_tokens: int = 200
+    whole_tokens: int = 400  # the reply to a request about whole documents (a summary)
     threads: int = 0  # 0: all cores
     seed: int = 0
     chunk_tokens: int = 160

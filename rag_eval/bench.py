@@ -105,7 +105,7 @@ def bench_pdf(settings: Settings, rounds: int = 3) -> dict[str, Any]:
             continue
         times, doc = [], None
         for _ in range(rounds):
-            ms, doc = _timed(lambda p=path: read_document(p, 10**9))
+            ms, doc = _timed(partial(read_document, path, 10**9))
             times.append(ms)
         pages = len(doc.pages) if doc is not None and not isinstance(doc, str) else 0
         out[key] = {
@@ -119,8 +119,8 @@ def bench_pdf(settings: Settings, rounds: int = 3) -> dict[str, Any]:
         for i in range(rounds):
             s = settings.with_(home=work / f"home{i}", collection="bench-pdf")
             assistant = Assistant(s)
-            assistant.retriever.embedder  # loaded before the clock starts
-            ms, report = _timed(lambda a=assistant: a.ingest([PDF_TEXT]))
+            _ = assistant.retriever.embedder  # loaded before the clock starts
+            ms, report = _timed(partial(assistant.ingest, [PDF_TEXT]))
             times.append(ms)
         pages = out["text_layer"]["pages"]
         out["ingest_ms_per_page_p50"] = round(median(times) / max(pages, 1), 1)

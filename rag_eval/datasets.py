@@ -292,7 +292,7 @@ def _squad_items(path: str | Path) -> list[SquadItem]:
             for qa in paragraph["qas"]:
                 answerable = not qa.get("is_impossible", False)
                 answers = _dedupe(a["text"] for a in qa.get("answers", [])) if answerable else []
-                first = {}
+                first: dict[str, int] = {}
                 for a in qa.get("answers", []) if answerable else []:
                     first.setdefault(a["text"], int(a["answer_start"]))
                 items.append(

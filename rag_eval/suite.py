@@ -58,7 +58,7 @@ def run_suite(
     data_dir: Path = DEFAULT_DIR,
     progress: Progress | None = None,
     command: str | None = None,
-    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    checkpoint: Callable[[dict[str, Any]], object] | None = None,
 ) -> dict[str, Any]:
     """Run ``sets`` in order with one embedder and generator; ``limit`` caps each set's
     questions (a quick run; the figures are then not comparable with a full one).

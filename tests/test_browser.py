@@ -296,6 +296,36 @@ def test_uploaded_document_is_indexed_and_answered_from(open_page, tmp_path: Pat
     assert "001_a59af63640988946.txt" in page.locator("#documents").inner_text()
 
 
+def test_an_uploaded_pdf_is_answered_from_with_its_page_in_the_evidence(open_page):
+    from tests.test_files import PDF
+
+    page = open_page()
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files(str(PDF))
+    page.wait_for_selector(f"#upload :text('{PDF.name}')")
+    page.click("#add")
+    page.wait_for_function(
+        f"document.querySelector('#documents-note').innerText.includes('Added {PDF.name}')",
+        timeout=180_000,
+    )
+    assert PDF.name in page.locator("#documents").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "What did the FAA estimate as the average total cost per operator?")
+    shot(page, "07-pdf-answer")
+    assert "7,650" in answer
+    card = page.locator("#evidence article.cite", has_text=PDF.name).first
+    assert card.locator(".page").inner_text() == "page 6"
+
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#delete-name input").click()
+    page.get_by_role("option", name=PDF.name).click()
+    page.click("#delete")
+    page.wait_for_function(
+        f"document.querySelector('#documents-note').innerText.includes('Deleted {PDF.name}')"
+    )
+
+
 def test_two_tabs_asking_at_once_each_get_their_own_answer(open_page):
     questions = (
         "How long did the meeting between Blinken and Lavrov in Geneva last?",

@@ -68,7 +68,9 @@ def test_a_real_scanned_page_is_read_by_ocr():
 
 def test_a_saved_news_page_gives_its_article_and_metadata_without_boilerplate():
     doc = read(PAGE)
-    assert doc.title == "Access to Wikipedia restored in Turkey after more than two and a half years"
+    assert (
+        doc.title == "Access to Wikipedia restored in Turkey after more than two and a half years"
+    )
     assert (doc.date, doc.author) == ("2020-01-15", "Wikimedia Foundation")
     assert doc.url.startswith("https://wikimediafoundation.org/news/2020/01/15/")
     assert "26 December 2019" in doc.text and "335,000" in doc.text

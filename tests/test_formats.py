@@ -97,7 +97,9 @@ def test_repeated_lines_in_the_body_are_kept_only_edges_are_running():
     assert kept == ["river", "bridge", "Same words.", "Same words.", "deck", "crane", "steel"]
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is installed by make setup")
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="tesseract-ocr is installed by make setup"
+)
 def test_a_scanned_page_is_read_by_ocr(tmp_path):
     from PIL import Image, ImageDraw, ImageFont
 
@@ -193,7 +195,9 @@ def test_a_web_page_gives_its_article_headings_and_metadata(tmp_path):
     for boilerplate in ("Mega Mart", "Subscribe", "Sport", "Great news"):
         assert boilerplate not in doc.text
     assert (doc.title, doc.date, doc.author) == (
-        "Bridge reopens after eight months", "2021-03-04", "Jane Roe"
+        "Bridge reopens after eight months",
+        "2021-03-04",
+        "Jane Roe",
     )
     assert doc.url == "https://gazette.example.org/2021/03/bridge-reopens"
     assert doc.section_at(doc.text.index("4.2 million")) == "What it cost"

@@ -61,7 +61,9 @@ def test_a_fact_on_page_6_of_the_pdf_is_answered_citing_that_page(files_home):
 def test_search_hits_name_the_section_of_a_word_file(files_home):
     home, _ = files_home
     hits = json.loads(
-        run("search", "percentage fee collected by the standing trustee", "--json", home=home).stdout
+        run(
+            "search", "percentage fee collected by the standing trustee", "--json", home=home
+        ).stdout
     )
     word = [h for h in hits if h["source"] == WORD.name]
     assert word and all(h["section"] and h["page"] is None for h in word)

@@ -33,6 +33,7 @@ DESCRIPTION = (
     "the passages behind every answer."
 )
 CSS = Path(__file__).with_name("style.css")
+ALL_DOCUMENTS = "All documents"  # the chat's document picker: no limit
 
 # Citation markers in the chat are links to #cite-n; bring the passage into view and flash
 # it (Gradio renders chat links to open in a new tab, so the click is handled here).
@@ -65,7 +66,7 @@ def build_app(assistant: Any) -> Any:
     halts = Halts()
     choices = list(PRESETS) + ([models.default] if models.default not in PRESETS else [])
 
-    def ask(pending, chat, history, model, top_k, show_scores, request):
+    def ask(pending, chat, history, model, top_k, show_scores, about, request):
         message, submitted = pending or ("", halts.now())
         session = request.session_hash or ""
         for view in answer_when_ready(
@@ -76,6 +77,7 @@ def build_app(assistant: Any) -> Any:
             history,
             top_k=int(top_k),
             show_scores=show_scores,
+            documents=[about] if about and about != ALL_DOCUMENTS else None,
             halted=lambda: halts.check(session, submitted),
         ):
             yield view.chat, view.evidence, view.chat, view.history
@@ -101,14 +103,20 @@ def build_app(assistant: Any) -> Any:
         return status(model)
 
     def documents_view(message=None):
-        """(table rows, delete choices, note); the note is left alone when ``message`` is None."""
+        """(table rows, delete choices, note, the chat's document choices); the note is left
+        alone when ``message`` is None."""
         try:
             rows = documents_rows(assistant.documents())
         except RagError as exc:
             rows, message = [], str(exc)
         names = [str(r[0]) for r in rows]
         note_update = gr.skip() if message is None else message
-        return rows, gr.Dropdown(choices=names, value=None), note_update
+        return (
+            rows,
+            gr.Dropdown(choices=names, value=None),
+            note_update,
+            gr.Dropdown(choices=[ALL_DOCUMENTS, *names]),
+        )
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         chat_state = gr.State([])
@@ -146,6 +154,15 @@ def build_app(assistant: Any) -> Any:
                             "Ask", variant="primary", scale=1, min_width=80, elem_id="ask"
                         )
                     with gr.Row(elem_classes="controls"):
+                        about = gr.Dropdown(
+                            [ALL_DOCUMENTS],
+                            value=ALL_DOCUMENTS,
+                            show_label=False,
+                            container=False,
+                            scale=3,
+                            elem_id="about",
+                            info="Ask about one document, e.g. to summarise it",
+                        )
                         stop = gr.Button("Stop", size="sm", variant="stop", elem_id="stop")
                         new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
                     with gr.Accordion("Settings", open=False, elem_id="settings"):
@@ -211,7 +228,7 @@ def build_app(assistant: Any) -> Any:
         )
         take.then(
             ask,
-            [pending, chat_state, history_state, model, top_k, show_scores],
+            [pending, chat_state, history_state, model, top_k, show_scores, about],
             [chatbot, evidence, chat_state, history_state],
             concurrency_limit=1,
             concurrency_id="model",
@@ -223,9 +240,9 @@ def build_app(assistant: Any) -> Any:
             clear(clear_chat, outputs=[chatbot, evidence, chat_state, history_state], queue=False)
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
-        outputs = [table, to_delete, note]
+        outputs = [table, to_delete, note, about]
         add.click(
-            lambda f: (*documents_view(docs.upload(assistant, f)), None),
+            lambda f: (*documents_view(docs.upload(assistant, f)), None),  # (clears the picker)
             [files],
             [*outputs, files],
             **index_events,

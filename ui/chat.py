@@ -84,6 +84,7 @@ def respond(
     top_k: int | None = None,
     show_scores: bool = False,
     halted: Callable[[], Halt | None] | None = None,
+    documents: list[str] | None = None,
 ) -> Iterator[View]:
     """Answer ``message``, yielding the page as it changes.
 
@@ -116,7 +117,7 @@ def respond(
     if (view := halt_view("")) is not None:  # halted while waiting for its turn
         yield view
         return
-    stream = assistant.stream(message, history, top_k=top_k)
+    stream = assistant.stream(message, history, top_k=top_k, documents=documents)
     raw = ""
     try:
         for piece in stream:
