@@ -257,7 +257,8 @@ class Assistant:
         if checked.abstained:
             yield Answer(ABSTAIN_TEXT, True, [], timings, hits, generator.name)
         else:
-            yield Answer(checked.text, False, checked.citations, timings, hits, generator.name)
+            text = overview.unrepeated(checked.text)
+            yield Answer(text, False, checked.citations, timings, hits, generator.name)
 
     def review(self, reply: str, p: Prepared, sure: float | None = None) -> Draft:
         """The model's ``reply`` to ``p`` (given with confidence ``sure``) through the checks

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .chunking import sentence_spans
 from .generation import Generator, Messages, messages_tokens
 from .prompting import Templates, format_passage, render
 from .records import DocumentInfo, Hit
@@ -82,9 +83,42 @@ class Part:
 
 
 def in_order(hits: Sequence[Hit]) -> list[Hit]:
-    """A document's chunks in reading order, documents in the order given."""
+    """A document's chunks in reading order, documents in the order given, each without the
+    text it shares with the chunk before it (chunks overlap), so nothing is read twice.
+
+    >>> a, b = Hit("d.txt", "a", 1, "One. Two.", 0, 9, index=0), Hit("d.txt", "b", 1, "Two. Three.", 5, 16, index=1)
+    >>> [(h.text, h.start) for h in in_order([b, a])]
+    [('One. Two.', 0), ('Three.', 10)]
+    """
     order = {source: i for i, source in enumerate(dict.fromkeys(h.source for h in hits))}
-    return sorted(hits, key=lambda h: (order[h.source], h.index))
+    out: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (order[h.source], h.index)):
+        before = out[-1] if out and out[-1].source == hit.source else None
+        if before is not None and before.end > hit.start:
+            cut = before.end - hit.start
+            rest = hit.text[cut:]
+            start = hit.start + cut + (len(rest) - len(rest.lstrip()))
+            if not rest.strip():
+                continue  # all of it was in the chunk before
+            hit = replace(hit, text=rest.strip(), start=start)
+        out.append(hit)
+    return out
+
+
+def unrepeated(text: str) -> str:
+    """``text`` without sentences said before in it, word for word.
+
+    >>> unrepeated("It rose [1]. It fell [2]. It rose [1].")
+    'It rose [1]. It fell [2].'
+    """
+    seen: set[str] = set()
+    kept = []
+    for s, e in sentence_spans(text):
+        key = " ".join(text[s:e].lower().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(text[s:e])
+    return " ".join(kept)
 
 
 def split(
@@ -148,4 +182,4 @@ def read_whole(
     yield from generator.stream(combine_messages(templates, request, notes), max_tokens)
 
 
-__all__ = ["in_order", "named", "plural", "read_whole", "split", "wants_whole"]
+__all__ = ["in_order", "named", "plural", "read_whole", "split", "unrepeated", "wants_whole"]

@@ -238,3 +238,14 @@ def test_default_model_follow_up_asking_what_date_that_is_finds_the_earlier_answ
     answer = a.ask("What calendar date is that?", history=history)
     assert not answer.abstained and "January 19" in answer.answer
     assert [c.source for c in answer.citations] == ["002_9a8e32283f0f2645.txt"]
+
+
+def test_default_model_summary_of_a_seed_article_cites_three_of_its_passages(real_embedder, default_generator, settings, seeds):
+    a = Assistant(settings, embedder=real_embedder, generator=default_generator)
+    a.ingest([seeds])
+    pieces = list(a.stream("Summarise 002_9a8e32283f0f2645.txt"))
+    answer = pieces[-1]
+    assert "".join(p for p in pieces[:-1] if isinstance(p, str))  # streamed as it was written
+    assert not answer.abstained, answer.answer
+    assert {c.source for c in answer.citations} == {"002_9a8e32283f0f2645.txt"}
+    assert len({c.chunk_id for c in answer.citations}) >= 3, answer.answer
