@@ -44,7 +44,7 @@ from .ingest import Indexer, Progress
 from .models import resolve_model
 from .once import load_once
 from .prompting import NOT_FOUND, build_messages, load_templates
-from .records import Answer, DocumentInfo, Hit, IngestReport, Turn
+from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever
 from .settings import Settings
 from .store import Store, hit_from
@@ -212,6 +212,13 @@ class Assistant:
         draft = self.review("".join(reply), p, confidence(likelihood))
         timings["total"] = _ms(p.began)
         yield answer_of(draft, timings, generator.name, asdict(likelihood))
+
+    def page_of(self, citation: Citation) -> list[Hit]:
+        """The text of the page a citation's passage is on, as its chunks in reading order
+        without the text they share ([] for a passage of an unpaged file)."""
+        if citation.page is None:
+            return []
+        return overview.in_order(self.store().page_chunks(citation.chunk_id))
 
     def whole_documents(self, question: str, documents: Sequence[str] | None = None) -> list[str]:
         """The documents a whole-document request is about: those given, else those it

@@ -114,6 +114,7 @@ class Store(Protocol):
     def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]: ...
     def query(self, embedding: list[float], k: int) -> list[Hit]: ...
     def get_chunks(self, ids: list[str]) -> list[Hit]: ...
+    def page_chunks(self, chunk_id: str) -> list[Hit]: ...
     def embeddings(self, ids: list[str]) -> list[list[float]]: ...
     def catalog(self) -> dict[str, CatalogEntry]: ...
     def commit_documents(self, entries: list[CatalogEntry]) -> None: ...
@@ -222,6 +223,20 @@ class ChromaStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def page_chunks(self, chunk_id: str) -> list[Hit]:
+        """Every chunk on the same page of the same document version as ``chunk_id``
+        (none when it has no page)."""
+        found = self._chunks.get(ids=[chunk_id], include=["metadatas"])
+        if not found["ids"] or not found["metadatas"][0].get("page"):
+            return []
+        meta = found["metadatas"][0]
+        where = {"$and": [{k: meta[k]} for k in ("path", "doc_sha256", "page")]}
+        result = self._chunks.get(where=where, include=["documents", "metadatas"])
+        return [
+            hit_from(cid, text, m, 0.0)
+            for cid, text, m in zip(result["ids"], result["documents"], result["metadatas"])
+        ]
+
     def embeddings(self, ids: list[str]) -> list[list[float]]:
         result = self._chunks.get(ids=ids, include=["embeddings"])
         return [list(map(float, v)) for v in result["embeddings"]]
@@ -320,6 +335,17 @@ class MemoryStore:
 
     def get_chunks(self, ids: list[str]) -> list[Hit]:
         return [hit_from(i, *self._chunks[i][:2], 0.0) for i in ids if i in self._chunks]
+
+    def page_chunks(self, chunk_id: str) -> list[Hit]:
+        if chunk_id not in self._chunks or not self._chunks[chunk_id][1].get("page"):
+            return []
+        meta = self._chunks[chunk_id][1]
+        keys = ("path", "doc_sha256", "page")
+        return [
+            hit_from(cid, text, m, 0.0)
+            for cid, (text, m, _) in self._chunks.items()
+            if all(m[k] == meta[k] for k in keys)
+        ]
 
     def embeddings(self, ids: list[str]) -> list[list[float]]:
         return [list(self._chunks[i][2]) for i in ids if i in self._chunks]

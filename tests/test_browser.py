@@ -316,6 +316,11 @@ def test_an_uploaded_pdf_is_answered_from_with_its_page_in_the_evidence(open_pag
     assert "7,650" in answer
     card = page.locator("#evidence article.cite", has_text=PDF.name).first
     assert card.locator(".page").inner_text() == "page 6"
+    card.locator("details.page-text summary").click()  # the whole page, passage marked
+    whole = card.locator("details.page-text p")
+    assert "$7,650" in whole.locator("mark.on-page").first.inner_text()
+    assert "ESTIMATED COSTS" in whole.inner_text()  # the top of page 6, another passage
+    shot(page, "08-pdf-page-text")
 
     page.get_by_role("tab", name="Documents").click()
     page.locator("#delete-name input").click()

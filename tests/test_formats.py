@@ -281,3 +281,24 @@ def test_markdown_headings_become_sections_and_chunk_boundaries(tmp_path):
     chunks = make_chunks(doc, 160, 32)
     assert chunks[-1].section == "Upgrade" and chunks[-1].text.startswith("## Upgrade")
     assert all(c.section == "Install" for c in chunks[:-1])
+
+
+def test_a_cited_pdf_passage_comes_with_its_page_number_and_page_text(settings, embedder, tmp_path):
+    from rag.assistant import Assistant
+    from rag.generation import ScriptedGenerator
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    fact_pages(folder)
+    assistant = Assistant(
+        settings.with_(retrieval="bm25", min_relevance=0.0),
+        embedder=embedder,
+        generator=ScriptedGenerator("Repairs to the bridge cost 4.2 million dollars in total [1]."),
+    )
+    assistant.ingest([folder])
+    answer = assistant.ask("How much did the repairs to the bridge cost?")
+    assert not answer.abstained, answer.answer
+    citation = answer.citations[0]
+    assert (citation.source, citation.page) == ("report.pdf", 2)
+    page = assistant.page_of(citation)
+    assert [h.page for h in page] == [2] and PAGE_FACTS[1] in page[0].text

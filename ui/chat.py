@@ -128,7 +128,9 @@ def respond(
                 cited = {c.n for c in piece.citations}
                 chat[-1] = {"role": "assistant", "content": link_markers(piece.answer, cited)}
                 turn = Turn(message.strip(), piece.answer)
-                yield View(list(chat), evidence_html(piece, show_scores), [*history, turn])
+                pages = {c.n: assistant.page_of(c) for c in piece.citations if c.page is not None}
+                evidence = evidence_html(piece, show_scores, pages)
+                yield View(list(chat), evidence, [*history, turn])
                 return
             raw += piece
             chat[-1] = {"role": "assistant", "content": raw}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from rag.records import Answer, Citation, DocumentInfo, Hit
 
@@ -91,9 +91,12 @@ def first_words(text: str, n: int = FIRST_WORDS) -> str:
     return " ".join(words[:n]) + ("…" if len(words) > n else "")
 
 
-def evidence_html(answer: Answer, show_scores: bool = False) -> str:
+def evidence_html(
+    answer: Answer, show_scores: bool = False, pages: Mapping[int, Sequence[Hit]] | None = None
+) -> str:
     """The evidence panel for one answer: only the cited passages, or, when the assistant
-    abstained, that plain fact and the passages it looked at."""
+    abstained, that plain fact and the passages it looked at. ``pages``: for a citation of a
+    PDF, its page's text (as chunks), shown folded under the passage with the passage marked."""
     scores = {h.chunk_id: h.score for h in answer.passages}
     if answer.abstained or not answer.citations:
         parts = [
@@ -110,7 +113,10 @@ def evidence_html(answer: Answer, show_scores: bool = False) -> str:
             )
     else:
         parts = ['<div class="evidence">']
-        parts.extend(_card(c, scores.get(c.chunk_id), show_scores) for c in answer.citations)
+        parts.extend(
+            _card(c, scores.get(c.chunk_id), show_scores, (pages or {}).get(c.n, ()))
+            for c in answer.citations
+        )
         if show_scores:
             parts.append(_retrieved(answer.passages))
     parts.append(_footer(answer))
@@ -118,7 +124,9 @@ def evidence_html(answer: Answer, show_scores: bool = False) -> str:
     return "".join(parts)
 
 
-def _card(citation: Citation, score: float | None, show_scores: bool) -> str:
+def _card(
+    citation: Citation, score: float | None, show_scores: bool, page: Sequence[Hit] = ()
+) -> str:
     meta = [f'<span class="source">{html.escape(citation.source)}</span>']
     if citation.page is not None:
         meta.append(f'<span class="page">page {citation.page}</span>')
@@ -132,7 +140,29 @@ def _card(citation: Citation, score: float | None, show_scores: bool) -> str:
     return (
         f'<article class="cite" id="cite-{citation.n}">'
         f'<header><span class="n">[{citation.n}]</span>{"".join(meta)}</header>{title}'
-        f'<p class="passage">{highlight(citation.text, citation.quote)}</p></article>'
+        f'<p class="passage">{highlight(citation.text, citation.quote)}</p>'
+        f"{page_text(citation, page)}</article>"
+    )
+
+
+def page_text(citation: Citation, page: Sequence[Hit]) -> str:
+    """The whole page a passage is on, folded, with the passage marked.
+
+    >>> c = Citation(1, "r.pdf", "b", 10, 16, "Costs.", page=3)
+    >>> page_text(c, [Hit("r.pdf", "a", 0, "Intro.", 0, 6), Hit("r.pdf", "b", 0, "Costs.", 10, 16)])
+    '<details class="page-text"><summary>Page 3 of r.pdf</summary><p>Intro. <mark class="on-page">Costs.</mark></p></details>'
+    """
+    if not page:
+        return ""
+    body = " ".join(
+        f'<mark class="on-page">{html.escape(h.text)}</mark>'
+        if h.chunk_id == citation.chunk_id
+        else html.escape(h.text)
+        for h in page
+    )
+    return (
+        f'<details class="page-text"><summary>Page {citation.page} of '
+        f"{html.escape(citation.source)}</summary><p>{body}</p></details>"
     )
 
 
