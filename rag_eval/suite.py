@@ -117,6 +117,7 @@ def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
         return {
             "answered_right": a["answer_match"],
             "cited_span_covers": a["cited_span_covers"],
+            "gold_retrieved": a.get("gold_retrieved"),
             "false_abstention": a["false_abstention_rate"],
             "abstained": u["abstention_accuracy"],
             "n_answerable": a["n"],
@@ -190,6 +191,14 @@ def squad_record(
         "cited_span_covers": covers if item.answerable else None,
         "cited": [[c.source, c.start, c.end] for c in answer.citations],
         "article_shown": f"{item.title}.txt" in {h.source for h in answer.passages},
+        # The ceiling: a passage the model could read holds a gold answer where SQuAD marks it.
+        "gold_retrieved": any(
+            h.source == f"{item.title}.txt" and h.start <= s and e <= h.end
+            for h in answer.passages
+            for s, e in gold
+        )
+        if item.answerable
+        else None,
         "timings_ms": dict(answer.timings_ms),
         "confidence": answer.confidence,
         "likelihood": answer.likelihood,
@@ -208,6 +217,7 @@ def squad_summary(records: list[dict[str, Any]], index: dict[str, Any]) -> dict[
             "answer_match": _mean([r["answer_match"] for r in answerable]),
             "cited_span_covers": _mean([r["cited_span_covers"] for r in matched]),
             "false_abstention_rate": _mean([r["abstained"] for r in answerable]),
+            "gold_retrieved": _mean([r.get("gold_retrieved") for r in answerable]),
         },
         "unanswerable": {
             "n": len(unanswerable),
