@@ -131,6 +131,8 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
                     f"page {i + 1}: no text layer (a scan); install tesseract-ocr to read it"
                 )
         running = _running_lines(pages)
+        if all(_is_running(ln, j, len(p), running) for p in pages for j, ln in enumerate(p) if ln):
+            running = set()  # every page the same (a form, a slide master): nothing is a header
         for i, lines in enumerate(pages):
             out.new_page()
             for title in outline.get(i, []):

@@ -134,7 +134,10 @@ class _Lexical:
         self._bm25 = bm25s.BM25()
         if rows:
             tokens = bm25s.tokenize(
-                [indexed_text(text, str(meta.get("title", ""))) for _, text, meta in rows],
+                [
+                    indexed_text(text, str(meta.get("title", "")), str(meta.get("section", "")))
+                    for _, text, meta in rows
+                ],
                 stopwords="en",
                 stemmer=_stemmer(),
                 show_progress=False,

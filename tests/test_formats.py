@@ -302,3 +302,32 @@ def test_a_cited_pdf_passage_comes_with_its_page_number_and_page_text(settings, 
     assert (citation.source, citation.page) == ("report.pdf", 2)
     page = assistant.page_of(citation)
     assert [h.page for h in page] == [2] and PAGE_FACTS[1] in page[0].text
+
+
+def test_a_long_pdf_reports_its_pages_and_an_interrupted_ingest_leaves_nothing_half_written(
+    settings, embedder, tmp_path
+):
+    from rag.assistant import Assistant
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.txt").write_text("The harbour opened in 1902.")
+    words = "north south east west upper lower inner outer".split()
+    pages = [[f"The {words[p % 8]} gauge read {p} metres on day {p * 3}."] for p in range(24)]
+    write_pdf(folder / "long.pdf", pages)
+    assistant = Assistant(settings, embedder=embedder)
+    assistant.ingest([folder / "note.txt"])
+    heard: list[str] = []
+
+    def progress(done: int, total: int, name: str) -> None:
+        heard.append(name)
+        if name == "long.pdf, page 12 of 24":
+            raise KeyboardInterrupt  # what Ctrl-C does in the middle of the PDF
+
+    with pytest.raises(KeyboardInterrupt):
+        assistant.ingest([folder], progress=progress)
+    assert "long.pdf, page 1 of 24" in heard
+    assert [d.source for d in assistant.documents()] == ["note.txt"]  # nothing half-written
+    report = assistant.ingest([folder])
+    assert report.added == ["long.pdf"] and report.unchanged == ["note.txt"], report
+    assert {d.source: d.pages for d in assistant.documents()}["long.pdf"] == 24
