@@ -312,7 +312,7 @@ def test_a_long_pdf_reports_its_pages_and_an_interrupted_ingest_leaves_nothing_h
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "note.txt").write_text("The harbour opened in 1902.")
-    words = "north south east west upper lower inner outer".split()
+    words = ["north", "south", "east", "west", "upper", "lower", "inner", "outer"]
     pages = [[f"The {words[p % 8]} gauge read {p} metres on day {p * 3}."] for p in range(24)]
     write_pdf(folder / "long.pdf", pages)
     assistant = Assistant(settings, embedder=embedder)
