@@ -4,10 +4,7 @@ web page with its site's boilerplate, a Word file with heading styles."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from rag.documents import read_document
 from rag.ingest import make_chunks
@@ -57,7 +54,6 @@ def test_pdf_lines_are_joined_into_sentences_and_chunks_keep_one_page():
     assert {c.page for c in chunks} >= {1, 2, 3, 4, 5, 6, 14, 15}
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="make setup installs tesseract-ocr")
 def test_a_real_scanned_page_is_read_by_ocr():
     doc = read(SCAN)
     text = " ".join(doc.text.split())

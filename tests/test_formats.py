@@ -6,7 +6,6 @@ real files under tests/files/ are read in test_real_files.py.
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -97,9 +96,6 @@ def test_repeated_lines_in_the_body_are_kept_only_edges_are_running():
     assert kept == ["river", "bridge", "Same words.", "Same words.", "deck", "crane", "steel"]
 
 
-@pytest.mark.skipif(
-    shutil.which("tesseract") is None, reason="tesseract-ocr is installed by make setup"
-)
 def test_a_scanned_page_is_read_by_ocr(tmp_path):
     from PIL import Image, ImageDraw, ImageFont
 
