@@ -30,6 +30,14 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
     from .embedding import embedder_status
 
     report["models"]["embedding"] = embedder_status(settings)
+    import shutil
+
+    ocr = shutil.which("tesseract")
+    report["models"]["ocr"] = (
+        f"Tesseract at {ocr}: scanned PDF pages are read"
+        if ocr
+        else "Tesseract not installed: scanned PDF pages are left out (apt install tesseract-ocr)"
+    )
     try:
         from .embedding import embedder_for
         from .retrieval import open_store
