@@ -47,7 +47,7 @@ class Settings:
     focus_sentences: int = 5  # sentences of those passages the model is shown
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
-    min_confidence: float = 0.73  # abstain when the model's own confidence is below this
+    min_confidence: float = 0.74  # abstain when the model's own confidence is below this
     check_support: bool = True  # keep only sentences a cited passage supports
     verify_figures: bool = True  # ask the model whether the passage says each figure stated
     date_weekdays: bool = True  # date a weekday the answer gives bare

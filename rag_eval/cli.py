@@ -230,14 +230,14 @@ def _run_suite(
 
 
 def _calibrate(path: Path, out: Path, as_json: bool) -> None:
-    from .calibrate import choose, curves, plot
+    from .calibrate import TOLERANCE, choose, curves, plot
     from .evaluation import load_result, markdown_table
 
     result = load_result(path)
     if "results" not in result:
         raise InputError(f"{path} is not a `rag eval --suite` result: give --calibrate one.")
     curve = curves(result)
-    chosen = choose(curve) if "squad2" in curve else 0.5
+    chosen = choose(curve) if curve else 0.5
     if as_json:
         click.echo(json.dumps({"chosen": chosen, "curves": curve}, indent=2))
         return
@@ -255,7 +255,8 @@ def _calibrate(path: Path, out: Path, as_json: bool) -> None:
             + markdown_table(["threshold", "answered right", "abstained", "balanced"], table)
         )
     click.echo(
-        f"\nChosen on squad2 (best balanced accuracy): RAG_MIN_CONFIDENCE={chosen}. Plot: {picture}"
+        f"\nChosen on {', '.join(curve)} together (mean balanced accuracy within "
+        f"{TOLERANCE} of its best, the lowest such): RAG_MIN_CONFIDENCE={chosen}. Plot: {picture}"
     )
 
 
