@@ -217,7 +217,7 @@ def squad_summary(records: list[dict[str, Any]], index: dict[str, Any]) -> dict[
             "answer_match": _mean([r["answer_match"] for r in answerable]),
             "cited_span_covers": _mean([r["cited_span_covers"] for r in matched]),
             "false_abstention_rate": _mean([r["abstained"] for r in answerable]),
-            "gold_retrieved": _mean([r.get("gold_retrieved") for r in answerable]),
+            "gold_retrieved": _mean([bool(r.get("gold_retrieved")) for r in answerable]),
         },
         "unanswerable": {
             "n": len(unanswerable),
