@@ -198,6 +198,20 @@ def ui(host: str | None, port: int | None) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port.")
+def serve(host: str, port: int) -> None:
+    """Serve the assistant over HTTP: an OpenAI-compatible /v1/chat/completions with
+    citations, /v1/search, /v1/documents; the API description at /docs.
+
+    Another address than 127.0.0.1 needs RAG_API_KEY. Example: rag serve --port 8000
+    """
+    from .server import serve as run
+
+    run(_settings(), host, port)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def docs(as_json: bool) -> None:
     """List the indexed documents with their chunk counts, dates and titles.

@@ -60,6 +60,8 @@ class Settings:
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     ui_auth: str = ""  # user:password
+    api_key: str = ""  # `rag serve`: the bearer token clients must send; needed off 127.0.0.1
+    api_queue: int = 4  # `rag serve`: questions that may wait for the model; more get 429
 
     def __post_init__(self) -> None:
         if self.retrieval not in ("hybrid", "dense", "bm25"):
