@@ -89,15 +89,19 @@ def _progress() -> Any:
     files, or a long PDF whose pages are named as they are read)."""
     import time
 
+    from rich.console import Console
     from rich.progress import Progress
 
+    console = Console(stderr=True)
     state: dict[str, Any] = {"began": time.monotonic()}
 
     def update(done: int, total: int, name: str) -> None:
+        if not console.is_terminal:  # a pipe or a log file gets the report, not a bar
+            return
         if "bar" not in state and (done >= total or time.monotonic() - state["began"] < 1.0):
             return
         if "bar" not in state:
-            state["bar"] = Progress(transient=True, console=None)
+            state["bar"] = Progress(transient=True, console=console)
             state["bar"].start()
             state["task"] = state["bar"].add_task("Ingesting", total=total)
         state["bar"].update(state["task"], completed=done, description=f"Ingesting {name[:50]}")

@@ -78,7 +78,7 @@ _FLAGS = {
     "--sets",
     default="seeds,manuals,squad2,rgb",
     show_default=True,
-    help="With --suite: which sets, in this order (comma-separated).",
+    help="With --suite or --replay: which sets, in this order (comma-separated).",
 )
 @click.option(
     "--replay",
@@ -214,6 +214,8 @@ def _run_suite(
             kept = load_result(replay)
             if "results" not in kept:
                 raise InputError(f"{replay} is not a `rag eval --suite` result: give --replay one.")
+            if names:  # --sets: replay only those
+                kept = {**kept, "results": {n: r for n, r in kept["results"].items() if n in names}}
             previous = previous or kept
             result = replay_suite(kept, settings, progress=progress, command=command)
         else:

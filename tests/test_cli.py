@@ -85,3 +85,18 @@ def test_ingest_json_report_fields(monkeypatch, tmp_path, embedder):
         "section",
     }  # fmt: skip
     assert hits[0]["source"] == "a.txt"
+
+
+def test_the_progress_bar_never_writes_to_stdout_or_a_pipe(capsys, monkeypatch):
+    """A slow ingest (here: clocks two seconds apart) piped to a file prints only its report."""
+    import time
+
+    from rag.cli import _progress
+
+    clock = iter([100.0, 102.0, 103.0, 104.0])
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    update = _progress()
+    update(1, 3, "report.pdf, page 1 of 30")
+    update(3, 3, "c.txt")
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
