@@ -47,7 +47,7 @@ from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever
 from .settings import Settings
-from .store import Store, hit_from
+from .store import Store
 
 ABSTAIN_TEXT = "The documents don't say."
 WIDER = 8  # a question limited to some documents searches this many times wider, then keeps theirs
@@ -237,16 +237,7 @@ class Assistant:
         the result checked against the passage it cites."""
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        store = self.store()
-        catalog = {e.path: e.sha256 for e in store.catalog().values()}
-        hits = overview.in_order(
-            [
-                hit_from(cid, text, meta, 1.0)
-                for cid, text, meta in store.all_chunks()
-                if meta.get("source") in sources
-                and catalog.get(str(meta.get("path"))) == meta.get("doc_sha256")
-            ]
-        )
+        hits = overview.in_order(self.retriever.chunks_of(set(sources)))
         timings = {"retrieve": _ms(began)}
         generator = self.generator
         reply: list[str] = []

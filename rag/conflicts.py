@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .chunking import sentence_spans
+from .citations import cite
 from .records import Citation, Hit
 from .text import content_words
 
@@ -141,11 +142,8 @@ def note_differences(
         if all(c.n != n for c in citations):
             citations = [
                 *citations,
-                Citation(
-                    n, hit.source, hit.chunk_id, hit.start, hit.end, hit.text, hit.title,
-                    hit.date, sentence, hit.page, hit.section,
-                ),
-            ]  # fmt: skip
+                cite(n, hit, sentence),
+            ]
     return " ".join([answer, *notes]), sorted(citations, key=lambda c: c.n)
 
 

@@ -10,6 +10,7 @@ after an ingest, update or delete (by this process or any other).
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
@@ -106,6 +107,11 @@ class Retriever:
                 hits[cid] = lexical.hit(cid, vector[0])
         return [hits[cid] for cid in fused if cid in hits]
 
+    def chunks_of(self, sources: Collection[str]) -> list[Hit]:
+        """Every committed chunk of the documents named ``sources`` (the rows the BM25 side
+        already holds for this index generation: nothing is read again)."""
+        return self._lexical_index().of(sources)
+
     def _lexical_index(self) -> _Lexical:
         generation = self.store.generation()
         with self._lock:
@@ -158,6 +164,13 @@ class _Lexical:
         k = min(k, len(self._ids))
         docs, scores = self._bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         return [self._ids[int(d)] for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def of(self, sources: Collection[str]) -> list[Hit]:
+        return [
+            hit_from(cid, text, meta, 1.0)
+            for cid, (text, meta) in self._rows.items()
+            if meta.get("source") in sources
+        ]
 
     def hit(self, chunk_id: str, query_vector: list[float]) -> Hit:
         text, meta = self._rows[chunk_id]

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from itertools import chain
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -176,7 +177,7 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
         except RagError as exc:
             return error(400, str(exc))
         return StreamingResponse(
-            _chain(first, pieces),
+            chain([first], pieces),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )
@@ -287,11 +288,6 @@ def _chunk(
 
 def _event(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _ident() -> str:
