@@ -29,7 +29,7 @@ from .confidence import confidence
 from .documents import require
 from .draft import Draft, Passage, date_passage
 from .embedding import Embedder
-from .errors import InputError
+from .errors import InputError, NoIndexError
 from .focus import asks_who, focus
 from .followup import plan
 from .generation import (
@@ -46,8 +46,8 @@ from .once import load_once
 from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
 from .retrieval import Retriever
-from .settings import Settings
-from .store import Store
+from .settings import DEFAULT_COLLECTION, Settings, check_collection_name
+from .store import Store, collections
 
 ABSTAIN_TEXT = "The documents don't say."
 WIDER = 8  # a question limited to some documents searches this many times wider, then keeps theirs
@@ -66,11 +66,17 @@ class Assistant:
         embedder: Embedder | None = None,
         generator: Generator | None = None,
         store: Store | None = None,
+        collection: str | None = None,
     ) -> None:
-        self.settings = settings or Settings.from_env()
+        self.settings = (settings or Settings.from_env()).with_(collection=collection)
         self.retriever = Retriever(self.settings, embedder=embedder, store=store)
         self._generator = generator
         self._lock = threading.Lock()
+        # The assistants over other collections made by ``collection``, shared among them all.
+        self._family: tuple[threading.Lock, dict[str, Assistant]] = (
+            threading.Lock(),
+            {self.settings.collection: self},
+        )
 
     # -- parts, loaded on first use ------------------------------------------------------
     @property
@@ -79,6 +85,32 @@ class Assistant:
             if self._generator is None:
                 self._generator = load_generator(self.settings)
             return self._generator
+
+    def collection(self, name: str | None) -> Assistant:
+        """The same assistant over the collection ``name`` (its own when None), sharing the
+        loaded models; each collection answers only from its own documents.
+
+        >>> Assistant(collection="work-notes").collection("travel").settings.collection
+        'travel'
+        """
+        if name is None:
+            return self
+        check_collection_name(name)
+        lock, members = self._family
+        with lock:
+            if name not in members:
+                member = Assistant(
+                    self.settings.with_(collection=name),
+                    embedder=self.retriever._embedder,
+                    generator=self._generator,
+                )
+                member._family = self._family
+                members[name] = member
+            return members[name]
+
+    def collections(self) -> list[str]:
+        """The names of the collections in the index (the configured one first)."""
+        return collections(self.settings)
 
     def store(self) -> Store:
         """The index the assistant reads and writes (made on first use)."""
@@ -95,12 +127,25 @@ class Assistant:
         return indexer.ingest(paths, progress)
 
     def documents(self) -> list[DocumentInfo]:
-        return self.store().documents()
+        """The committed documents; [] before anything is ingested. A collection other than
+        the default must exist (NoIndexError): looking never makes one."""
+        store = self._existing_store()
+        return store.documents() if store is not None else []
 
     def delete(self, source: str) -> list[str]:
         """Remove the document(s) named ``source`` from the index; returns their paths."""
-        indexer = Indexer(self.settings, self.store(), self.retriever.embedder)
-        return indexer.delete(source)
+        store = self._existing_store()
+        if store is None:
+            return []
+        return Indexer(self.settings, store, self.retriever.embedder).delete(source)
+
+    def _existing_store(self) -> Store | None:
+        try:
+            return self.retriever.open_store(create=False)
+        except NoIndexError:
+            if self.settings.collection != DEFAULT_COLLECTION:
+                raise
+            return None
 
     # -- questions ----------------------------------------------------------------------
     def ask(
@@ -228,7 +273,9 @@ class Assistant:
             return list(documents)
         if chosen := overview.named(question, self.documents()):
             return [d.source for d in chosen]
-        hits = self.retriever.search(clean_question(question, self.settings.max_question_chars), k=12)
+        hits = self.retriever.search(
+            clean_question(question, self.settings.max_question_chars), k=12
+        )
         ranked = list(dict.fromkeys(h.source for h in hits))
         return ranked[: overview.MAX_DOCUMENTS if overview.plural(question) else 1]
 

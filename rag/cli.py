@@ -36,6 +36,14 @@ def _settings(**overrides: Any) -> Settings:
     return Settings.from_env(**overrides)
 
 
+collection_option = click.option(
+    "--collection",
+    default=None,
+    metavar="NAME",
+    help="The collection (a workspace of documents) to use; RAG_COLLECTION, default `documents`.",
+)
+
+
 def _dump(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -52,12 +60,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
+@collection_option
+def ingest(paths: tuple[Path, ...], as_json: bool, collection: str | None) -> None:
     """Add or update documents (PDF, Word .docx, web pages .html, EPUB, .txt, .md, .rst) from
     files or folders; default: seeds/.
 
     Unchanged files are skipped, changed ones replaced, and files gone from an ingested
-    folder removed. Example: rag ingest seeds/ notes/report.md
+    folder removed. Example: rag ingest seeds/ notes/report.md; into a collection of its own:
+    rag ingest --collection work ~/work-papers
     """
     from .assistant import Assistant
 
@@ -67,7 +77,7 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
 
         raise InputError("Name the files or folders to ingest, e.g. `rag ingest ~/Documents`.")
     targets = list(paths) or [demo]
-    assistant = Assistant(_settings())
+    assistant = Assistant(_settings(collection=collection))
     report = assistant.ingest(targets, progress=_progress() if not as_json else None)
     if as_json:
         _dump(report.to_dict())
@@ -115,14 +125,15 @@ def _progress() -> Any:
 @click.argument("query")
 @click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
-def search(query: str, k: int, as_json: bool) -> None:
+@collection_option
+def search(query: str, k: int, as_json: bool, collection: str | None) -> None:
     """Show the passages that best match QUERY, with file, offsets and score.
 
     Example: rag search "Geneva meeting" -k 3
     """
     from .retrieval import Retriever
 
-    hits = Retriever(_settings()).search(query, k=k)
+    hits = Retriever(_settings(collection=collection)).search(query, k=k)
     if as_json:
         _dump([asdict(h) for h in hits])
         return
@@ -146,8 +157,14 @@ def search(query: str, k: int, as_json: bool) -> None:
     multiple=True,
     help="Ask only about this indexed file (its name, as `rag docs` lists it); repeatable.",
 )
+@collection_option
 def ask(
-    question: str, as_json: bool, top_k: int | None, model: str | None, documents: tuple[str, ...]
+    question: str,
+    as_json: bool,
+    top_k: int | None,
+    model: str | None,
+    documents: tuple[str, ...],
+    collection: str | None,
 ) -> None:
     """Answer QUESTION from the documents, citing the passages used. A request about whole
     documents ("Summarise report.pdf", "What are the main points of ...?") reads them whole.
@@ -157,7 +174,7 @@ def ask(
     from .assistant import Assistant
     from .records import Answer
 
-    assistant = Assistant(_settings(model=model, top_k=top_k))
+    assistant = Assistant(_settings(model=model, top_k=top_k, collection=collection))
     chosen = list(documents) or None
     if as_json:
         answer = assistant.ask(question, documents=chosen)
@@ -179,8 +196,7 @@ def ask(
             dated = f", {c.date}" if c.date else ""
             page = f", page {c.page}" if c.page is not None else ""
             click.echo(
-                f"  [{c.n}] {c.source}{page}{dated} [{c.start}:{c.end}]: "
-                f"{c.quote or c.text[:160]}"
+                f"  [{c.n}] {c.source}{page}{dated} [{c.start}:{c.end}]: {c.quote or c.text[:160]}"
             )
     elif final.abstained and final.passages:
         click.echo("\nLooked at: " + ", ".join(sorted({h.source for h in final.passages})))
@@ -191,53 +207,77 @@ def ask(
 @cli.command()
 @click.option("--host", default=None, help="Address to bind (RAG_UI_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (RAG_UI_PORT, default 7860).")
-def ui(host: str | None, port: int | None) -> None:
-    """Open the browser chat over the indexed documents.
+@collection_option
+def ui(host: str | None, port: int | None, collection: str | None) -> None:
+    """Open the browser chat over the indexed documents (on the page, a menu switches
+    between collections).
 
     Example: rag ui --port 7860, then open http://127.0.0.1:7860
     """
     from ui.app import serve
 
-    serve(_settings(ui_host=host, ui_port=port))
+    serve(_settings(ui_host=host, ui_port=port, collection=collection))
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port.")
-def serve(host: str, port: int) -> None:
+@collection_option
+def serve(host: str, port: int, collection: str | None) -> None:
     """Serve the assistant over HTTP: an OpenAI-compatible /v1/chat/completions with
     citations, /v1/search, /v1/documents; the API description at /docs.
 
-    Another address than 127.0.0.1 needs RAG_API_KEY. Example: rag serve --port 8000
+    --collection is the default a request gets; a request may name another. Another address
+    than 127.0.0.1 needs RAG_API_KEY. Example: rag serve --port 8000
     """
     from .server import serve as run
 
-    run(_settings(), host, port)
+    run(_settings(collection=collection), host, port)
+
+
+@cli.command()
+@collection_option
+def mcp(collection: str | None) -> None:
+    """Serve search and ask as MCP tools over stdio, for editors and desktop assistants.
+
+    Tools: search, ask (the answer with its citations) and list_documents; --collection is the
+    default a call gets, and a call may name another. Example config:
+
+    \b
+    {"command": "rag", "args": ["mcp"]}
+    """
+    from .mcp_server import serve_stdio
+
+    serve_stdio(_settings(collection=collection))
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def docs(as_json: bool) -> None:
+@collection_option
+def docs(as_json: bool, collection: str | None) -> None:
     """List the indexed documents with their chunk counts, dates and titles.
 
     Example: rag docs
     """
     from .assistant import Assistant
 
-    documents = Assistant(_settings()).documents()
+    documents = Assistant(_settings(collection=collection)).documents()
     if as_json:
         _dump([asdict(d) for d in documents])
         return
     for d in documents:
         pages = f"{d.pages:4d} pages  " if d.pages else ""
         by = f"  ({d.author})" if d.author else ""
-        click.echo(f"{d.source}  {pages}{d.chunks:4d} chunks  {d.date or '          '}  {d.title}{by}")
+        click.echo(
+            f"{d.source}  {pages}{d.chunks:4d} chunks  {d.date or '          '}  {d.title}{by}"
+        )
     click.echo(f"{len(documents)} documents.")
 
 
 @cli.command()
 @click.argument("source")
-def delete(source: str) -> None:
+@collection_option
+def delete(source: str, collection: str | None) -> None:
     """Remove the document named SOURCE (its file name) from the index.
 
     Example: rag delete 004_e63c1b3594661294.txt
@@ -245,10 +285,34 @@ def delete(source: str) -> None:
     from .assistant import Assistant
     from .errors import InputError
 
-    removed = Assistant(_settings()).delete(source)
+    removed = Assistant(_settings(collection=collection)).delete(source)
     if not removed:
         raise InputError(f"No indexed document is named {source!r}: see `rag docs`.")
     click.echo(f"Removed {len(removed)} document(s): {', '.join(removed)}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def collections(as_json: bool) -> None:
+    """List the collections (workspaces of documents) with their document counts.
+
+    Each collection answers only from its own documents. Make one by ingesting into it.
+    Example: rag ingest --collection work ~/work-papers, then rag collections
+    """
+    from .assistant import Assistant
+
+    assistant = Assistant(_settings())
+    rows = [
+        {"name": name, "documents": len(assistant.collection(name).documents())}
+        for name in assistant.collections()
+    ]
+    if as_json:
+        _dump(rows)
+        return
+    for row in rows:
+        mark = "*" if row["name"] == assistant.settings.collection else " "
+        click.echo(f"{mark} {row['name']}  {row['documents']} documents")
+    click.echo(f"{len(rows)} collections.")
 
 
 @cli.command()

@@ -37,8 +37,9 @@ class Retriever:
         *,
         embedder: Embedder | None = None,
         store: Store | None = None,
+        collection: str | None = None,
     ) -> None:
-        self.settings = settings or Settings.from_env()
+        self.settings = (settings or Settings.from_env()).with_(collection=collection)
         self._embedder = embedder
         self._store = store
         self._lexical: _Lexical | None = None

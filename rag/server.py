@@ -5,14 +5,20 @@
   field carries its citations (source, page, span, quote), the abstention and the
   confidence. Only checked text is ever sent: while the model writes, the stream carries
   keep-alive comments, then the answer.
-- ``GET /v1/models`` (the presets), ``POST /v1/search`` (passages), ``GET /v1/documents``,
-  ``DELETE /v1/documents/{source}``, ``GET /healthz``; the OpenAPI description at ``/docs``.
+- ``GET /v1/models`` (the presets and the collections), ``POST /v1/search`` (passages),
+  ``GET/POST /v1/documents`` (list, upload), ``DELETE /v1/documents/{source}``,
+  ``GET /healthz``; the OpenAPI description at ``/docs``.
+- Collections: every endpoint takes a ``collection`` (in the body, or a query parameter for
+  ``/v1/documents``); a chat request may also name a collection as its ``model``. Without
+  one, the server's own (``rag serve --collection``, default ``documents``). A question is
+  answered from its collection only.
 
 Safe by default: binds 127.0.0.1 and refuses any other address unless ``RAG_API_KEY`` is
 set, which every ``/v1`` request must then present as a bearer token (compared in constant
 time). One answer is generated at a time (a CPU model); up to ``RAG_API_QUEUE`` more wait,
 and a request beyond that is refused at once with 429 and ``Retry-After``. A client that
-disconnects mid-stream stops its generation.
+disconnects mid-stream stops its generation. Uploads take the file types ``rag ingest``
+reads, up to 25 MB each (413 beyond, 415 for another type), one upload indexed at a time.
 """
 
 from __future__ import annotations
@@ -20,22 +26,32 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from .assistant import Assistant
-from .errors import InputError, RagError
+from .errors import InputError, NoIndexError, RagError
 from .records import Answer, Turn
 from .settings import Settings
+from .uploads import (
+    MAX_UPLOAD_BYTES,
+    TooLarge,
+    add_uploads,
+    remove_upload,
+    safe_name,
+    too_large,
+)
 
 RETRY_AFTER_S = 5
 
@@ -67,6 +83,28 @@ class Gate:
                 self._waiting -= 1
 
 
+class ClosingStream(StreamingResponse):
+    """Server-sent events: ``first``, then the rest of ``pieces``, which is closed however
+    the response ends. When a client disconnects, Starlette stops reading a generator but
+    does not close it: the generation would stay suspended, holding its turn at the gate,
+    until the garbage collector happened to find it."""
+
+    def __init__(self, first: str, pieces: Generator[str, None, None]) -> None:
+        super().__init__(
+            chain([first], pieces),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )
+        self.pieces = pieces
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Starlette has waited for the worker thread's step: the generator is idle.
+            self.pieces.close()
+
+
 def loopback(host: str) -> bool:
     """Whether ``host`` is this machine only.
 
@@ -95,6 +133,7 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
     from .models import PRESETS
 
     gate = Gate(settings.api_queue)
+    writing = threading.Lock()  # one upload or delete indexed at a time
     app = FastAPI(
         title="rag",
         description="Answers from your documents, with the passages that back them.",
@@ -122,16 +161,30 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
 
+    @app.exception_handler(RagError)
+    async def rag_error(_request: Request, exc: RagError) -> JSONResponse:
+        return error(404 if isinstance(exc, NoIndexError) else 400, str(exc))
+
+    def over(name: Any) -> Assistant:
+        """The assistant over the collection ``name`` (the server's own when empty)."""
+        return assistant.collection(str(name) if name else None)
+
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "documents": len(assistant.documents())}
 
     @app.get("/v1/models", dependencies=[Depends(authorised)])
     def models() -> dict[str, Any]:
-        return {
-            "object": "list",
-            "data": [{"id": name, "object": "model", "owned_by": "rag"} for name in PRESETS],
-        }
+        """The model presets, then the collections (a chat request naming one as its
+        ``model`` is answered from it, for clients that only let people pick a model)."""
+        presets = [
+            {"id": name, "object": "model", "owned_by": "rag", "kind": "preset"} for name in PRESETS
+        ]
+        named = [
+            {"id": name, "object": "model", "owned_by": "rag", "kind": "collection"}
+            for name in assistant.collections()
+        ]
+        return {"object": "list", "data": presets + named}
 
     @app.post("/v1/search", dependencies=[Depends(authorised)])
     def search(body: dict[str, Any]) -> Any:
@@ -139,15 +192,42 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
         k = int(body.get("k", 5))
         if not query.strip():
             return error(400, 'Give a query: {"query": "...", "k": 5}.')
-        return {"hits": [asdict(h) for h in assistant.retriever.search(query, k=k)]}
+        hits = over(body.get("collection")).retriever.search(query, k=k)
+        return {"hits": [asdict(h) for h in hits]}
 
     @app.get("/v1/documents", dependencies=[Depends(authorised)])
-    def documents() -> dict[str, Any]:
-        return {"documents": [asdict(d) for d in assistant.documents()]}
+    def documents(collection: str | None = None) -> dict[str, Any]:
+        return {"documents": [asdict(d) for d in over(collection).documents()]}
+
+    @app.post("/v1/documents", dependencies=[Depends(authorised)])
+    def upload(
+        request: Request, file: list[UploadFile], collection: str | None = Query(None)
+    ) -> Any:
+        """Add files (multipart field ``file``, repeatable) to the collection and index them."""
+        length = int(request.headers.get("content-length") or 0)
+        if length > MAX_UPLOAD_BYTES * len(file) + 64 * 1024:
+            return error(413, str(too_large("The upload", length)))
+        target = over(collection)
+        with tempfile.TemporaryDirectory() as folder:
+            received: list[tuple[Path, str]] = []
+            for part in file:
+                name = part.filename or ""
+                try:
+                    safe_name(name)  # the type, before reading the body
+                    received.append((_receive(part, Path(folder) / str(len(received))), name))
+                except InputError as exc:
+                    return error(413 if isinstance(exc, TooLarge) else 415, str(exc))
+            with writing:
+                added = add_uploads(target, received)
+        report = added.report.to_dict() if added.report is not None else None
+        return {"saved": added.saved, "refused": added.refused, "report": report}
 
     @app.delete("/v1/documents/{source}", dependencies=[Depends(authorised)])
-    def delete(source: str) -> Any:
-        removed = assistant.delete(source)
+    def delete(source: str, collection: str | None = None) -> Any:
+        target = over(collection)
+        with writing:
+            removed = target.delete(source)
+            remove_upload(target.settings.uploads, removed)
         if not removed:
             return error(404, f"No document named {source} is in the index.")
         return {"deleted": source, "paths": removed}
@@ -160,27 +240,27 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
             return error(400, str(exc))
         documents = body.get("documents") or None
         model = str(body.get("model") or settings.model)
+        try:
+            target = over(body.get("collection") or named_collection(model))
+        except RagError as exc:
+            return error(400, str(exc))
         if not body.get("stream"):
             try:
                 with gate.turn():
-                    answer = assistant.ask(question, history, documents=documents)
+                    answer = target.ask(question, history, documents=documents)
             except Busy:
                 return busy()
             except RagError as exc:
                 return error(400, str(exc))
             return completion(answer, model)
         try:
-            pieces = streamed(question, history, documents, model)
+            pieces = streamed(target, question, history, documents, model)
             first = next(pieces)  # queue full or a bad question: an error, not a stream
         except Busy:
             return busy()
         except RagError as exc:
             return error(400, str(exc))
-        return StreamingResponse(
-            chain([first], pieces),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache"},
-        )
+        return ClosingStream(first, pieces)
 
     def busy() -> JSONResponse:
         return error(
@@ -189,12 +269,22 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
             **{"Retry-After": str(RETRY_AFTER_S)},
         )
 
+    def named_collection(model: str) -> str | None:
+        """``model`` when it names a collection rather than a model preset."""
+        if model in PRESETS or model == settings.model:
+            return None
+        return model if model in assistant.collections() else None
+
     def streamed(
-        question: str, history: list[Turn], documents: list[str] | None, model: str
-    ) -> Iterator[str]:
+        target: Assistant,
+        question: str,
+        history: list[Turn],
+        documents: list[str] | None,
+        model: str,
+    ) -> Generator[str, None, None]:
         with gate.turn():
             ident, created = _ident(), int(time.time())
-            pieces = assistant.stream(question, history, documents=documents)
+            pieces = target.stream(question, history, documents=documents)
             yield _event(_chunk(ident, created, model, {"role": "assistant"}))
             answer = None
             try:
@@ -292,6 +382,18 @@ def _event(data: dict[str, Any]) -> str:
 
 def _ident() -> str:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def _receive(part: UploadFile, target: Path) -> Path:
+    """Copy an upload's body to ``target``, refusing it (InputError) past the size limit."""
+    size = 0
+    with target.open("wb") as out:
+        while block := part.file.read(1024 * 1024):
+            size += len(block)
+            if size > MAX_UPLOAD_BYTES:
+                raise too_large(part.filename or "The file", size)
+            out.write(block)
+    return target
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from importlib.resources import files
@@ -17,6 +18,9 @@ from .errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, in a development install
 PROMPTS = Path(str(files("rag.prompts")))
+DEFAULT_COLLECTION = "documents"
+# Chroma's rule for collection names, kept 8 shorter so that ``<name>_catalog`` fits too.
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,53}[A-Za-z0-9])")
 BACKENDS = ("torch", "onnx-int8")  # RAG_EMBED_BACKEND: rag.embedding.load_embedder
 PRECISIONS = ("auto", "fp32", "bf16")  # RAG_EMBED_PRECISION, for the torch backend
 
@@ -28,7 +32,7 @@ class Settings:
     home: Path = Path("~/.rag").expanduser()  # index and uploads live here
     cache: Path = Path("~/.cache/rag").expanduser()  # assembled model files live here
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000: use a Chroma server instead
-    collection: str = "documents"
+    collection: str = "documents"  # the workspace of documents: each answers only from its own
     embed_model: str = "all-MiniLM-L6-v2"  # packaged name, or a sentence-transformers folder
     embed_batch: int = 0  # texts per model call; 0: the backend's best on two cores (8)
     embed_backend: str = "torch"  # torch | onnx-int8 (faster ingest, slightly different vectors)
@@ -76,8 +80,7 @@ class Settings:
             raise SettingsError(
                 f"RAG_EMBED_PRECISION={self.embed_precision!r} is not one of {', '.join(PRECISIONS)}."
             )
-        if not 3 <= len(self.collection) <= 512:
-            raise SettingsError("RAG_COLLECTION must be 3 to 512 characters long.")
+        check_collection_name(self.collection)
         if self.chunk_overlap >= self.chunk_tokens or self.chunk_tokens < 16:
             raise SettingsError(
                 "RAG_CHUNK_TOKENS must be at least 16 and larger than RAG_CHUNK_OVERLAP."
@@ -122,7 +125,27 @@ class Settings:
 
     @property
     def uploads(self) -> Path:
-        return self.home / "uploads"
+        """Where files added through the browser or the API are kept: ``uploads`` for the
+        default collection, ``uploads-<name>`` for another (never inside each other, so
+        indexing one collection's folder cannot pick up another's files)."""
+        if self.collection == DEFAULT_COLLECTION:
+            return self.home / "uploads"
+        return self.home / f"uploads-{self.collection}"
+
+
+def check_collection_name(name: str) -> str:
+    """``name`` if it can name a collection (3 to 63 letters, digits, ``.``, ``_`` or ``-``,
+    starting and ending with a letter or digit, as Chroma requires); else SettingsError.
+
+    >>> check_collection_name("work-notes")
+    'work-notes'
+    """
+    if not _COLLECTION_NAME.fullmatch(name) or ".." in name:
+        raise SettingsError(
+            f"{name!r} cannot name a collection: use 3 to 63 letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit (e.g. work-notes)."
+        )
+    return name
 
 
 def _parse(name: str, raw: str, kind: type) -> Any:

@@ -86,6 +86,22 @@ def _make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
+def collections(settings: Settings) -> list[str]:
+    """The names of the collections in the index ``settings`` point at, the configured one
+    first when it exists; [] when nothing was ingested yet."""
+    if not settings.chroma_url and not settings.chroma_path.exists():
+        return []
+    client = make_client(settings)
+    try:
+        with OPEN_LOCK:
+            names = {getattr(c, "name", c) for c in client.list_collections()}
+    except Exception as exc:
+        where = settings.chroma_url or str(settings.chroma_path)
+        raise StoreError(f"Chroma at {where} failed: {one_line(exc)}") from None
+    found = sorted(n for n in names if f"{n}_catalog" in names)
+    return sorted(found, key=lambda n: n != settings.collection)
+
+
 def _open(client: Any, name: str, meta: dict[str, Any], create: bool) -> tuple[Any, Any]:
     """The chunk collection (made if ``create``) and the catalogue of ``name``."""
     if create:
@@ -146,7 +162,8 @@ class ChromaStore:
                 chunks, catalog = _open(client, name, meta, create)
         except NotFoundError:
             raise NoIndexError(
-                f"No index named {name!r} in {self._where} yet: run `rag ingest seeds/` first."
+                f"No collection named {name!r} in {self._where} yet: add documents with "
+                f"`rag ingest --collection {name} <files>` (`rag collections` lists them)."
             ) from None
         except Exception as exc:
             raise StoreError(f"Chroma at {self._where} failed: {one_line(exc)}") from None

@@ -154,7 +154,7 @@ def _collection(benchmark: str, embedder: Embedder) -> str:
     """``scifact-all-MiniLM-L6-v2-onnx-int8``: one index per benchmark, embedding model and
     backend (the backends' vectors differ slightly; PyTorch's index has no suffix)."""
     suffix = index_suffix(getattr(embedder, "backend", "torch"))
-    return slug(f"{benchmark}-{Path(embedder.name).name}{suffix}")[:200]
+    return slug(f"{benchmark}-{Path(embedder.name).name}{suffix}")[:55].strip("-._")
 
 
 # --------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ from click.testing import CliRunner
 
 from rag.cli import cli
 
-COMMANDS = ["ingest", "search", "ask", "ui", "docs", "delete", "models", "doctor", "eval", "bench"]
+COMMANDS = [
+    "ingest", "search", "ask", "ui", "serve", "mcp", "docs", "delete", "collections", "models",
+    "doctor", "eval", "bench",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -26,8 +29,14 @@ def test_every_command_has_help_with_an_example(command):
         (["ask", ""], "Error: The question is empty: ask something about the documents.\n"),
         (["search", "Geneva"], "run `rag ingest seeds/` first."),
         (["ask", "How long was the meeting?"], "run `rag ingest seeds/` first."),
-        (["ingest", "/nonexistent/folder"], "Error: /nonexistent/folder does not exist: give a file or folder to ingest.\n"),
-        (["delete", "nope.txt"], "Error: No indexed document is named 'nope.txt': see `rag docs`.\n"),
+        (
+            ["ingest", "/nonexistent/folder"],
+            "Error: /nonexistent/folder does not exist: give a file or folder to ingest.\n",
+        ),
+        (
+            ["delete", "nope.txt"],
+            "Error: No indexed document is named 'nope.txt': see `rag docs`.\n",
+        ),
     ],
 )
 def test_errors_are_one_line_and_exit_non_zero(args, message):
@@ -42,7 +51,9 @@ def test_bad_setting_is_one_line(monkeypatch):
     monkeypatch.setenv("RAG_TOP_K", "lots")
     result = CliRunner().invoke(cli, ["ask", "anything"])
     assert result.exit_code == 1
-    assert result.output == "Error: RAG_TOP_K='lots' is not a valid int; unset it or give a number.\n"
+    assert (
+        result.output == "Error: RAG_TOP_K='lots' is not a valid int; unset it or give a number.\n"
+    )
 
 
 def test_import_and_help_load_nothing_heavy():
@@ -50,7 +61,7 @@ def test_import_and_help_load_nothing_heavy():
         "import sys, rag, rag.cli\n"
         "from click.testing import CliRunner\n"
         "CliRunner().invoke(rag.cli.cli, ['--help'])\n"
-        "heavy = {'torch', 'sentence_transformers', 'llama_cpp', 'chromadb', 'gradio', 'bm25s'}\n"
+        "heavy = {'torch', 'sentence_transformers', 'llama_cpp', 'chromadb', 'gradio', 'bm25s', 'mcp'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -76,7 +87,14 @@ def test_ingest_json_report_fields(monkeypatch, tmp_path, embedder):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert set(report) == {
-        "added", "updated", "unchanged", "removed", "skipped", "notes", "chunks", "seconds"
+        "added",
+        "updated",
+        "unchanged",
+        "removed",
+        "skipped",
+        "notes",
+        "chunks",
+        "seconds",
     }
     assert report["added"] == ["a.txt"] and report["chunks"] == 1
     hits = json.loads(CliRunner().invoke(cli, ["search", "Geneva", "--json", "-k", "1"]).output)

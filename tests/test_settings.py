@@ -16,7 +16,8 @@ def test_environment_overrides_defaults_and_flags_override_environment():
     [
         ({"RAG_TOP_K": "many"}, "RAG_TOP_K='many' is not a valid int"),
         ({"RAG_RETRIEVAL": "magic"}, "RAG_RETRIEVAL='magic' is not one of"),
-        ({"RAG_COLLECTION": "ab"}, "RAG_COLLECTION must be 3 to 512"),
+        ({"RAG_COLLECTION": "ab"}, "cannot name a collection"),
+        ({"RAG_COLLECTION": "my notes"}, "cannot name a collection"),
         ({"RAG_CHUNK_OVERLAP": "500"}, "RAG_CHUNK_TOKENS must be"),
         ({"RAG_UI_AUTH": "nopassword"}, "RAG_UI_AUTH must look like user:password"),
     ],

@@ -1,9 +1,11 @@
 """The browser chat: ``build_app(assistant)`` returns the Gradio Blocks, ``serve(settings)`` runs it.
 
 The work is done by ``respond``, a plain generator testable without a server; the Blocks
-only wire it to the page. Chat state lives per browser session (``gr.State``); the only
-process-wide things are the assistants themselves (models load once per process, in the
-background) and the index they share. One answer is generated at a time: the chat event
+only wire it to the page. Chat state lives per browser session (``gr.State``), and so does the
+collection a tab works in: each tab picks its own, and switching starts a new chat, since a
+question is answered from one collection only. The only process-wide things are the
+assistants themselves (models load once per process, in the background) and the index they
+share. One answer is generated at a time: the chat event
 runs with a concurrency limit of 1 and other sessions wait in the queue.
 
 Stop and New chat do not use Gradio's ``cancels``: a cancelled event stays pending in the
@@ -66,7 +68,7 @@ def build_app(assistant: Any) -> Any:
     halts = Halts()
     choices = list(PRESETS) + ([models.default] if models.default not in PRESETS else [])
 
-    def ask(pending, chat, history, model, top_k, show_scores, about, request):
+    def ask(pending, chat, history, model, top_k, show_scores, about, collection, request):
         message, submitted = pending or ("", halts.now())
         session = request.session_hash or ""
         for view in answer_when_ready(
@@ -75,6 +77,7 @@ def build_app(assistant: Any) -> Any:
             message,
             chat,
             history,
+            collection or None,
             top_k=int(top_k),
             show_scores=show_scores,
             documents=[about] if about and about != ALL_DOCUMENTS else None,
@@ -102,21 +105,48 @@ def build_app(assistant: Any) -> Any:
         models.warm(model)
         return status(model)
 
-    def documents_view(message=None):
-        """(table rows, delete choices, note, the chat's document choices); the note is left
-        alone when ``message`` is None."""
+    def workspace(name):
+        """The assistant over the collection ``name`` (RagError for a bad name)."""
+        return assistant.collection(name or None)
+
+    def write(action, name, *args):
+        """``action(assistant over collection name, *args)``: a message for the page."""
         try:
-            rows = documents_rows(assistant.documents())
+            return action(workspace(name), *args)
         except RagError as exc:
-            rows, message = [], str(exc)
+            return str(exc)
+
+    def documents_view(collection, message=None):
+        """(table rows, delete choices, note, the chat's document choices, the collection
+        choices) for ``collection``; the note is left alone when ``message`` is None."""
+        try:
+            known = assistant.collections()
+            target = workspace(collection)
+            name = target.settings.collection
+            if name in known:
+                rows = documents_rows(target.documents())
+            else:  # listing a new name would make it: it is made by its first upload
+                rows = []
+                if message is None:
+                    message = f"{name} is a new collection: add files to start it."
+        except RagError as exc:
+            rows, known, message = [], [], str(exc)
         names = [str(r[0]) for r in rows]
         note_update = gr.skip() if message is None else message
         return (
             rows,
             gr.Dropdown(choices=names, value=None),
             note_update,
-            gr.Dropdown(choices=[ALL_DOCUMENTS, *names]),
+            gr.Dropdown(choices=[ALL_DOCUMENTS, *names], value=ALL_DOCUMENTS),
+            gr.Dropdown(choices=sorted({*known, collection or assistant.settings.collection})),
         )
+
+    def switch_collection(collection, request):
+        """A new chat in the other collection, and its documents."""
+        halts.halt(request.session_hash or "", "clear")
+        return [], EVIDENCE_EMPTY, [], [], *documents_view(collection, "")
+
+    switch_collection.__annotations__["request"] = gr.Request
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         chat_state = gr.State([])
@@ -124,7 +154,18 @@ def build_app(assistant: Any) -> Any:
         pending = gr.State(None)  # (question, when it was asked)
         with gr.Column(elem_classes="masthead"):
             gr.HTML(f"<h1>{TITLE}</h1><p class='lede'>{DESCRIPTION}</p>")
-            status_line = gr.HTML(models.status()[0], elem_id="status", elem_classes="status")
+            with gr.Row(elem_classes="masthead-row"):
+                status_line = gr.HTML(models.status()[0], elem_id="status", elem_classes="status")
+                collection = gr.Dropdown(
+                    [assistant.settings.collection],
+                    value=assistant.settings.collection,
+                    allow_custom_value=True,
+                    label="Collection",
+                    info="Answers come from this collection only; type a name to start one",
+                    elem_id="collection",
+                    scale=0,
+                    min_width=260,
+                )
         timer = gr.Timer(1.0)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
@@ -228,7 +269,7 @@ def build_app(assistant: Any) -> Any:
         )
         take.then(
             ask,
-            [pending, chat_state, history_state, model, top_k, show_scores, about],
+            [pending, chat_state, history_state, model, top_k, show_scores, about, collection],
             [chatbot, evidence, chat_state, history_state],
             concurrency_limit=1,
             concurrency_id="model",
@@ -240,24 +281,34 @@ def build_app(assistant: Any) -> Any:
             clear(clear_chat, outputs=[chatbot, evidence, chat_state, history_state], queue=False)
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
-        outputs = [table, to_delete, note, about]
+        outputs = [table, to_delete, note, about, collection]
         add.click(
-            lambda f: (*documents_view(docs.upload(assistant, f)), None),  # (clears the picker)
-            [files],
+            lambda f, c: (*documents_view(c, write(docs.upload, c, f)), None),  # clears the picker
+            [files, collection],
             [*outputs, files],
             **index_events,
         )
         remove.click(
-            lambda s: documents_view(docs.delete(assistant, s)),
-            [to_delete],
+            lambda s, c: documents_view(c, write(docs.delete, c, s)),
+            [to_delete, collection],
             outputs,
             **index_events,
         )
         reindex.click(
-            lambda: documents_view(docs.reindex(assistant)), None, outputs, **index_events
+            lambda c: documents_view(c, write(docs.reindex, c)),
+            [collection],
+            outputs,
+            **index_events,
         )
-        documents_tab.select(documents_view, None, outputs)
-        demo.load(documents_view, None, outputs)
+        documents_tab.select(documents_view, [collection], outputs)
+        demo.load(documents_view, [collection], outputs)
+        collection.input(
+            switch_collection,
+            [collection],
+            [chatbot, evidence, chat_state, history_state, *outputs],
+            queue=False,
+        )
+
     # Events without their own limit (status, document list) may run side by side.
     demo.queue(default_concurrency_limit=4)
     return demo

@@ -48,9 +48,11 @@ def answer_when_ready(
     message: str,
     chat: list[Message],
     history: list[Turn],
+    collection: str | None = None,
     **options: Any,
 ) -> Iterator[View]:
-    """``respond`` with the assistant for ``model`` from ``models`` (``ui.models.Models``).
+    """``respond`` with the assistant for ``model`` from ``models`` (``ui.models.Models``),
+    over ``collection`` (the assistant's own when None).
 
     A question asked before the models finished loading (typed the moment the page
     appeared) is shown at once with a note that the models are loading, and answered as soon
@@ -65,7 +67,7 @@ def answer_when_ready(
         yield View(waiting, EVIDENCE_LOADING, history)
         models.wait(model)
     try:
-        assistant = models.get(model)
+        assistant = models.get(model).collection(collection)
     except Exception as exc:
         text = failure_text(exc)
         yield View(
