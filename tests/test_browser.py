@@ -419,3 +419,43 @@ def test_switching_the_model_loads_it_in_the_background(open_page):
     ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
     shot(page, "13-smollm2")
     assert "smollm2-135m" in page.locator("#evidence .timings").inner_text()
+
+
+def test_a_new_collection_answers_only_from_its_own_documents(open_page, tmp_path: Path):
+    note = tmp_path / "zorblat_programme.txt"
+    note.write_text(ZORBLAT)
+    page = open_page()
+    menu = page.locator("#collection input")
+    menu.fill("festivals")
+    menu.press("Enter")
+    page.get_by_role("tab", name="Documents").click()
+    page.wait_for_function(
+        "document.querySelector('#documents-note').innerText.includes('festivals is a new collection')"
+    )
+    page.locator("#upload input[type=file]").set_input_files(str(note))
+    page.wait_for_selector("#upload :text('zorblat_programme.txt')")
+    page.click("#add")
+    page.wait_for_function(
+        "document.querySelector('#documents-note').innerText.includes('Added zorblat_programme.txt')",
+        timeout=120_000,
+    )
+    listed = page.locator("#documents").inner_text()
+    assert "zorblat_programme.txt" in listed and GENEVA not in listed
+
+    page.get_by_role("tab", name="Chat").click()
+    assert "Tallinn" in ask(page, "Where was the Zorblat festival held?")
+    geneva = ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+    shot(page, "10-collection-festivals")
+    assert "90" not in geneva and GENEVA not in page.locator("#evidence").inner_text()
+
+    other = open_page()  # another tab stays in the default collection
+    assert other.locator("#collection input").input_value() == "documents"
+    assert "Tallinn" not in ask(other, "Where was the Zorblat festival held?")
+    assert "zorblat_programme.txt" not in other.locator("#evidence").inner_text()
+
+    menu.fill("documents")  # back in the first tab: a new chat over the articles
+    menu.press("Enter")
+    page.wait_for_function(
+        "document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0"
+    )
+    assert "90" in ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
