@@ -9,6 +9,9 @@ chunks embedded in the run, the collection is filled with vectors mixed from the
 (random convex combinations, renormalised), because embedding 100k chunks would take an
 hour on 2 cores and search latency depends on the number and dimension of vectors, not on
 what the text says. The report says how many vectors were real.
+
+The server part runs ``rag serve`` in this process and times it over HTTP: eight clients at
+once against one client asking the same questions in turn.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ import platform
 import random
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -287,6 +294,149 @@ def answer_questions() -> list[str]:
     return [q["question"] for q in single[::ANSWER_EVERY]]
 
 
+CLIENTS = 8  # the server part's concurrent clients
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port of 127.0.0.1; yields its URL
+    once it answers ``/healthz``, and stops it on leaving."""
+    import httpx
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """One request of the server part: its latency, HTTP status (an exception's name when it
+    failed) and the assistant's own time for the answer (``timings_ms["total"]``)."""
+
+    ms: float
+    status: int | str
+    answer_ms: float = 0.0
+
+
+def _ask_over_http(url: str, questions: list[str], clients: int) -> tuple[list[_Reply], float]:
+    """Ask every question of ``questions`` once (``POST /v1/chat/completions``, not streamed),
+    ``clients`` at a time, all starting together; the replies in question order and the
+    wall-clock milliseconds from the start to the last reply."""
+    import httpx
+
+    left = iter(enumerate(questions))
+    lock, start = threading.Lock(), threading.Barrier(clients + 1)
+    out: list[_Reply] = [_Reply(0.0, "not sent")] * len(questions)
+
+    def client() -> None:
+        with httpx.Client(timeout=3600) as http:
+            start.wait()
+            while True:
+                with lock:
+                    i, question = next(left, (-1, ""))
+                if i < 0:
+                    return
+                body = {"model": "m", "messages": [{"role": "user", "content": question}]}
+                try:
+                    ms, r = _timed(partial(http.post, f"{url}/v1/chat/completions", json=body))
+                except httpx.HTTPError as exc:
+                    out[i] = _Reply(0.0, type(exc).__name__)
+                    continue
+                total = r.json()["rag"]["timings_ms"]["total"] if r.status_code == 200 else 0.0
+                out[i] = _Reply(ms, r.status_code, total)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return out, (time.perf_counter() - began) * 1000
+
+
+def _served(replies: list[_Reply], wall_ms: float) -> dict[str, Any]:
+    """Latency of the answered requests, answers a minute, requests refused (429) and failed,
+    and ``model_busy_share``: the assistant's time over the wall-clock time (near 1 when the
+    queue keeps the model at work, lower when requests wait on anything else)."""
+    answered = [r for r in replies if r.status == 200]
+    return {
+        **_stats([r.ms for r in answered]),
+        "answers_per_min": round(len(answered) / (wall_ms / 60_000), 2),
+        "refused": sum(r.status == 429 for r in replies),
+        "failed": sum(r.status not in (200, 429) for r in replies),
+        "model_busy_share": round(sum(r.answer_ms for r in answered) / wall_ms, 3),
+    }
+
+
+def bench_server(settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """``rag serve`` under load: ``questions`` asked over HTTP by ``CLIENTS`` clients at once,
+    against the same questions asked by one client, one after another, in the same run.
+
+    The server runs in this process (uvicorn in a thread) over the real assistant with the
+    seed articles ingested, its queue long enough that no request is refused. A server
+    generates one answer at a time, so latency with ``CLIENTS`` clients includes the wait in
+    the queue, and throughput (answers a minute) is the figure that shows what concurrency
+    costs or gains. ``default_queue`` is one burst of ``CLIENTS`` questions at a server with
+    the configured ``RAG_API_QUEUE``: how many it refuses with 429."""
+    from rag.assistant import Assistant
+    from rag.server import build_api
+
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-serve-"))
+    try:
+        s = settings.with_(home=work, api_queue=len(questions), api_key="")
+        assistant = Assistant(s)
+        assistant.ingest([PROJECT_ROOT / "seeds"])
+        assistant.warm_up()
+        with serving(build_api(assistant, s)) as url:
+            _ask_over_http(url, [PRIMER], 1)  # the system prompt read once, before the clock
+            one = _served(*_ask_over_http(url, questions, 1))
+            many = _served(*_ask_over_http(url, questions, CLIENTS))
+        with serving(build_api(assistant, s.with_(api_queue=settings.api_queue))) as url:
+            burst, _ = _ask_over_http(url, questions[:CLIENTS], CLIENTS)
+        return {
+            "clients": CLIENTS,
+            "questions": len(questions),
+            "one_client_ms": one,
+            "clients_ms": many,
+            "p50_ratio_vs_one_client": round(many["p50"] / one["p50"], 2) if one["p50"] else None,
+            "throughput_ratio_vs_one_client": round(
+                many["answers_per_min"] / one["answers_per_min"], 2
+            )
+            if one["answers_per_min"]
+            else None,
+            "default_queue": {
+                "queue": settings.api_queue,
+                "sent": len(burst),
+                "refused": sum(r.status == 429 for r in burst),
+            },
+            "model": assistant.generator.name,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def bench_cold_start(settings: Settings) -> dict[str, Any]:
     """Seconds from process start until ``rag search`` / ``rag ask`` finish, and the peak RSS."""
     rag = str(Path(sys.executable).parent / "rag")
@@ -313,19 +463,22 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
-    from rag.embedding import embedder_for
+PARTS = ("ingest", "pdf", "retrieval", "answers", "server", "cold_start")
+
+
+def run_bench(
+    settings: Settings, quick: bool = False, only: Collection[str] = ()
+) -> dict[str, Any]:
+    """Every part (``PARTS``), or the parts named in ``only``, with the machine they ran on
+    and the headline figures of those parts (None for a part that did not run)."""
+    from rag.errors import InputError
     from rag.llama_build import build_record, cpu
 
-    from .datasets import load_scifact
-
-    corpus, _, _ = load_scifact()
-    docs = [corpus[k] for k in sorted(corpus)]
-    seeds = [p.read_text() for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
+    if unknown := sorted(set(only) - set(PARTS)):
+        raise InputError(f"No bench part {', '.join(unknown)}: choose from {', '.join(PARTS)}.")
+    wanted = set(only or PARTS)
     questions = answer_questions()
-    n_docs = 300 if quick else 3000  # about 10,000 chunks
     sizes = [1000, 10_000] if quick else [1000, 10_000, 100_000]
-    queries = [q for q in list(_queries())[: 20 if quick else 50]]
     result: dict[str, Any] = {
         "machine": {
             "platform": platform.platform(),
@@ -336,42 +489,83 @@ def run_bench(settings: Settings, quick: bool = False) -> dict[str, Any]:
             "llama_cpp_build": build_record().get("variant", "not recorded"),
         },
         "quick": quick,
-        "ingest_seeds": bench_ingest(settings, seeds, "seeds"),
-        "ingest_scifact": bench_ingest(settings, docs[:n_docs], "scifact"),
-        "ingest_pdf": bench_pdf(settings, rounds=1 if quick else 3),
-        "retrieval": bench_retrieval(settings, docs[:2000], sizes, queries),
-        "answers": bench_answers(settings, questions[:3] if quick else questions),
-        "cold_start": bench_cold_start(settings),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    docs = _scifact_docs() if wanted & {"ingest", "retrieval"} else []
+    if "ingest" in wanted:
+        n_docs = 300 if quick else 3000  # about 10,000 chunks
+        result.update(_bench_ingests(settings, docs[:n_docs]))
+    if "pdf" in wanted:
+        result["ingest_pdf"] = bench_pdf(settings, rounds=1 if quick else 3)
+    if "retrieval" in wanted:
+        queries = _queries()[: 20 if quick else 50]
+        result["retrieval"] = bench_retrieval(settings, docs[:2000], sizes, queries)
+    if "answers" in wanted:
+        result["answers"] = bench_answers(settings, questions[:3] if quick else questions)
+    if "server" in wanted:
+        result["server"] = bench_server(settings, questions[: CLIENTS if quick else 2 * CLIENTS])
+    if "cold_start" in wanted:
+        result["cold_start"] = bench_cold_start(settings)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result.update(_headline(result, str(sizes[-1])))
+    return result
+
+
+def _bench_ingests(settings: Settings, docs: list[str]) -> dict[str, Any]:
+    """The ingest part: the seeds, SciFact abstracts and, with the torch backend, the same
+    abstracts at fp32 (where bf16 is used) and with ``onnx-int8``, against one baseline."""
+    from rag.embedding import embedder_for
+
+    seeds = [p.read_text() for p in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))]
+    out = {
+        "ingest_seeds": bench_ingest(settings, seeds, "seeds"),
+        "ingest_scifact": bench_ingest(settings, docs, "scifact"),
+    }
+    plain_rate = out["ingest_scifact"]["plain_encode_chunks_per_s"]
     if settings.embed_backend == "torch":  # the other backend, same texts, same baseline
         if getattr(embedder_for(settings), "precision", "") == "bf16":  # what bf16 gains
-            result["ingest_scifact_fp32"] = bench_ingest(
-                settings.with_(embed_precision="fp32"),
-                docs[:n_docs],
-                "scifact",
-                plain_rate=result["ingest_scifact"]["plain_encode_chunks_per_s"],
+            out["ingest_scifact_fp32"] = bench_ingest(
+                settings.with_(embed_precision="fp32"), docs, "scifact", plain_rate=plain_rate
             )
-        result["ingest_scifact_onnx_int8"] = bench_ingest(
+        out["ingest_scifact_onnx_int8"] = bench_ingest(
             settings.with_(embed_backend="onnx-int8", embed_batch=0),
-            docs[:n_docs],
+            docs,
             "scifact",
-            plain_rate=result["ingest_scifact"]["plain_encode_chunks_per_s"],
+            plain_rate=plain_rate,
         )
-    largest = str(sizes[-1])
-    ocr = result["ingest_pdf"]["ocr"]
-    result.update(
-        {
-            "first_token_ms_p50": result["answers"]["first_token_ms"]["p50"],
-            "answer_ms_p50": result["answers"]["answer_ms"]["p50"],
-            "retrieve_ms_p50": result["retrieval"][largest]["p50"],
-            "ingest_chunks_per_s": result["ingest_scifact"]["project_chunks_per_s"],
-            "pdf_ms_per_page": result["ingest_pdf"]["text_layer"]["ms_per_page_p50"],
-            "pdf_ocr_ms_per_page": ocr["ms_per_page_p50"] if isinstance(ocr, dict) else None,
-            "llama_overhead_ratio": result["answers"]["llama_overhead_ratio"],
-        }
-    )
-    return result
+    return out
+
+
+def _headline(result: dict[str, Any], largest: str) -> dict[str, Any]:
+    """The figures ``rag bench`` prints first, from ``result``; None where a part did not run
+    or has no such figure (OCR without Tesseract). ``largest``: the largest retrieval size.
+
+    >>> _headline({"answers": {"llama_overhead_ratio": 1.1}}, "1000")["llama_overhead_ratio"]
+    1.1
+    """
+
+    def at(*path: str) -> Any:
+        value: Any = result
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        return value
+
+    return {
+        "first_token_ms_p50": at("answers", "first_token_ms", "p50"),
+        "answer_ms_p50": at("answers", "answer_ms", "p50"),
+        "retrieve_ms_p50": at("retrieval", largest, "p50"),
+        "ingest_chunks_per_s": at("ingest_scifact", "project_chunks_per_s"),
+        "pdf_ms_per_page": at("ingest_pdf", "text_layer", "ms_per_page_p50"),
+        "pdf_ocr_ms_per_page": at("ingest_pdf", "ocr", "ms_per_page_p50"),
+        "llama_overhead_ratio": at("answers", "llama_overhead_ratio"),
+        "server_answers_per_min": at("server", "clients_ms", "answers_per_min"),
+    }
+
+
+def _scifact_docs() -> list[str]:
+    from .datasets import load_scifact
+
+    corpus, _, _ = load_scifact()
+    return [corpus[k] for k in sorted(corpus)]
 
 
 def _queries() -> list[str]:

@@ -344,16 +344,22 @@ def _progress(show: bool, label: str) -> Iterator[Any]:
 
 @click.command("bench")
 @click.option("--quick", is_flag=True, help="A smaller run that finishes in a few minutes.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="PART",
+    help="Run only this part (repeatable): ingest, pdf, retrieval, answers, server, cold_start.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
-def bench_command(quick: bool, as_json: bool) -> None:
-    """Measure ingestion, retrieval, answering and start-up speed on this machine.
+def bench_command(quick: bool, only: tuple[str, ...], as_json: bool) -> None:
+    """Measure ingestion, retrieval, answering, serving and start-up speed on this machine.
 
     Reports medians and p95s, and ratios against baselines measured in the same run.
     Example: rag bench --quick
     """
     from .bench import run_bench
 
-    result = run_bench(Settings.from_env(), quick=quick)
+    result = run_bench(Settings.from_env(), quick=quick, only=only)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
@@ -365,6 +371,7 @@ def bench_command(quick: bool, as_json: bool) -> None:
         "pdf_ms_per_page",
         "pdf_ocr_ms_per_page",
         "llama_overhead_ratio",
+        "server_answers_per_min",
     ):
         click.echo(f"{key:24s} {result[key]}")
     click.echo(json.dumps({k: v for k, v in result.items() if isinstance(v, dict)}, indent=2))

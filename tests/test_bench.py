@@ -83,3 +83,23 @@ def test_pdf_reading_and_ocr_are_timed_per_page_on_real_files(settings):
     assert 0 < text["ms_per_page_p50"] < ocr["ms_per_page_p50"]  # OCR reads pixels
     assert result["ingest_ms_per_page_p50"] >= text["ms_per_page_p50"]
     assert result["ingest_chunks"] > text["pages"]
+
+
+def test_the_server_part_times_eight_clients_against_one_and_refuses_beyond_the_queue(settings):
+    from rag_eval.bench import CLIENTS, run_bench
+
+    small = settings.with_(model="smollm2-135m", n_ctx=2048)
+    result = run_bench(small, quick=True, only=["server"])
+    assert {"answers", "retrieval", "ingest_scifact", "cold_start"}.isdisjoint(result)
+    server = result["server"]
+    assert server["model"] == "smollm2-135m" and server["clients"] == CLIENTS == 8
+    one, many = server["one_client_ms"], server["clients_ms"]
+    for figures in (one, many):  # a queue as long as the questions: every one answered
+        assert figures["n"] == 8 and figures["refused"] == figures["failed"] == 0
+        assert 0 < figures["p50"] <= figures["p95"] and figures["answers_per_min"] > 0
+        assert 0 < figures["model_busy_share"] <= 1  # one answer at a time
+    assert server["p50_ratio_vs_one_client"] == round(many["p50"] / one["p50"], 2)
+    assert result["server_answers_per_min"] == many["answers_per_min"]
+    burst = server["default_queue"]
+    assert burst["queue"] == small.api_queue == 4 and burst["sent"] == 8
+    assert 1 <= burst["refused"] <= 8 - 1 - 4  # one answering, four waiting, the rest refused

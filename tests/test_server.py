@@ -4,11 +4,11 @@ answers through it in test_real_server.py."""
 
 from __future__ import annotations
 
-import socket
+import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -17,36 +17,11 @@ from rag.assistant import Assistant
 from rag.errors import InputError
 from rag.generation import ScriptedGenerator
 from rag.server import build_api, check_exposure
+from rag_eval.bench import serving
 from tests.conftest import reply_citing_first_passage
 
 KEY = "s3cret-key"
 GENEVA = "001_a59af63640988946.txt"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(app) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -67,6 +42,26 @@ def client(url: str, key: str = KEY):
 
 
 QUESTION = "How long did the meeting between Blinken and Lavrov in Geneva last?"
+QUESTIONS = [
+    QUESTION,
+    "Who is the US deputy chief of mission that Moscow expelled?",
+    "Which German foreign minister visited Kyiv and warned Russia about further escalation?",
+]
+
+
+def asked(http: httpx.Client, url: str, question: str, stream: bool) -> tuple[Any, ...]:
+    """``(200, answer text, citations)``, or ``(status, Retry-After, error message)``."""
+    body = {"model": "m", "stream": stream, "messages": [{"role": "user", "content": question}]}
+    with http.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
+        if r.status_code != 200:
+            message = json.loads(r.read())["error"]["message"]
+            return r.status_code, r.headers.get("Retry-After"), message
+        if not stream:
+            reply = json.loads(r.read())
+            return 200, reply["choices"][0]["message"]["content"], reply["rag"]["citations"]
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+        return 200, text, events[-1]["rag"]["citations"]
 
 
 def test_openai_client_gets_the_cited_answer(api):
@@ -162,7 +157,10 @@ def test_bad_requests_get_one_clear_error(api):
         )  # fmt: skip
 
 
-def test_a_full_queue_answers_429_with_retry_after_and_loses_nothing(settings, embedder, seeds):
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_full_queue_answers_429_with_retry_after_and_loses_nothing(
+    settings, embedder, seeds, stream
+):
     release = threading.Event()
 
     def slow(messages):
@@ -173,11 +171,11 @@ def test_a_full_queue_answers_429_with_retry_after_and_loses_nothing(settings, e
     assistant = Assistant(s, embedder=embedder, generator=ScriptedGenerator(slow))
     assistant.ingest([seeds])
     with serving(build_api(assistant, s)) as url:
-        body = {"model": "m", "messages": [{"role": "user", "content": QUESTION}]}
-        results: list[httpx.Response] = []
+        results: list[tuple[Any, ...]] = []
 
         def ask() -> None:
-            results.append(httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60))
+            with httpx.Client(timeout=60) as http:
+                results.append(asked(http, url, QUESTION, stream))
 
         threads = [threading.Thread(target=ask) for _ in range(4)]
         for t in threads:
@@ -186,13 +184,13 @@ def test_a_full_queue_answers_429_with_retry_after_and_loses_nothing(settings, e
         release.set()
         for t in threads:
             t.join()
-        codes = sorted(r.status_code for r in results)
-        assert len(results) == 4 and set(codes) <= {200, 429} and 429 in codes and 200 in codes
+        codes = sorted(r[0] for r in results)  # one answering, one waiting, the rest refused
+        assert len(codes) == 4 and set(codes) == {200, 429}
         for r in results:
-            if r.status_code == 429:
-                assert r.headers["Retry-After"] == "5" and "Busy" in r.json()["error"]["message"]
+            if r[0] == 429:
+                assert r[1] == "5" and "Busy" in r[2]
             else:
-                assert r.json()["rag"]["citations"]
+                assert r[2]  # citations
 
 
 def test_serving_beyond_this_machine_needs_a_key():
@@ -200,3 +198,105 @@ def test_serving_beyond_this_machine_needs_a_key():
         check_exposure("0.0.0.0", "")
     check_exposure("0.0.0.0", "k")
     check_exposure("127.0.0.1", "")
+
+
+def test_rag_serve_beyond_this_machine_without_a_key_exits_with_the_reason(monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    monkeypatch.delenv("RAG_API_KEY", raising=False)
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served without a key"))
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8000"])
+    assert result.exit_code == 1
+    assert "Refusing to serve on 0.0.0.0 without an API key" in result.output
+
+
+@pytest.fixture
+def generator() -> ScriptedGenerator:
+    """The scripted model, taking 40 ms a reply so that concurrent requests overlap."""
+
+    def slowly(messages):
+        time.sleep(0.04)
+        return reply_citing_first_passage(messages)
+
+    return ScriptedGenerator(slowly)
+
+
+@pytest.mark.parametrize("queue", [7, 1])
+def test_eight_clients_at_once_are_each_answered_as_alone_or_told_to_retry(assistant, queue):
+    s = assistant.settings.with_(api_queue=queue)
+    with serving(build_api(assistant, s)) as url, httpx.Client(timeout=60) as http:
+        alone = {q: asked(http, url, q, stream=False) for q in QUESTIONS}
+        assert all(a[0] == 200 and a[2] for a in alone.values())
+        sent, got, failed = [], [], []
+        start, deadline = threading.Barrier(8), time.monotonic() + 30
+
+        def client(n: int) -> None:
+            with httpx.Client(timeout=60) as mine:
+                start.wait()
+                for i in range(6):
+                    if time.monotonic() > deadline:
+                        break
+                    question, stream = QUESTIONS[(n + i) % 3], (n + i) % 2 == 0
+                    sent.append(question)
+                    try:
+                        got.append((question, asked(mine, url, question, stream)))
+                    except Exception as exc:  # a lost request: counted, then reported
+                        failed.append(repr(exc))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert failed == [] and len(sent) == len(got) == 48
+    answered = [(q, r) for q, r in got if r[0] == 200]
+    refused = [r for _, r in got if r[0] != 200]
+    assert all(r[:2] == (429, "5") for r in refused)
+    assert all(r == alone[q] for q, r in answered)
+    if queue >= 7:  # one at work and seven waiting: room for every client
+        assert refused == []
+    else:
+        assert refused and answered
+
+
+class SlowGenerator(ScriptedGenerator):
+    """A model that writes ``words`` words, one every ``pause`` seconds, and records how many
+    it wrote and whether its stream was closed before the end."""
+
+    def __init__(self, words: int, pause: float) -> None:
+        super().__init__(name="slow")
+        self.words, self.pause = words, pause
+        self.written = 0
+        self.closed = threading.Event()
+
+    def stream(self, messages, max_tokens, decline=None, likelihood=None):
+        self.written = 0
+        try:
+            for _ in range(min(self.words, max_tokens)):
+                time.sleep(self.pause)
+                self.written += 1
+                yield " word"
+        except GeneratorExit:
+            self.closed.set()
+            raise
+
+
+def test_a_client_that_disconnects_mid_stream_stops_its_generation(settings, embedder, seeds):
+    slow = SlowGenerator(words=200, pause=0.05)  # ten seconds of writing
+    s = settings.with_(min_relevance=0.05, retrieval="bm25", focus_sentences=6, api_queue=0)
+    assistant = Assistant(s, embedder=embedder, generator=slow)
+    assistant.ingest([seeds])
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    with serving(build_api(assistant, s)) as url:
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=30) as r:
+            lines = r.iter_lines()
+            assert next(lines).startswith("data: ")  # the assistant's role
+            assert next(line for line in lines if line) == ": the model is writing"
+        assert slow.closed.wait(5), f"still writing after {slow.written} words"
+        assert slow.written < 20  # of 200
+        slow.words = 3
+        began = time.perf_counter()
+        again = httpx.post(f"{url}/v1/chat/completions", json={**body, "stream": False}, timeout=5)
+        assert again.status_code == 200 and time.perf_counter() - began < 2  # the gate is free
