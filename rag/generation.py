@@ -89,6 +89,11 @@ class LlamaCppGenerator:
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
         self.decline_probability: float | None = None  # at the last ``decline`` check
+        # How much of the last prompt llama.cpp may keep (``_read``): "turns" (whole messages,
+        # the product), "none" (read every prompt whole) or "any" (llama.cpp's own reuse).
+        self.prompt_reuse = "turns"
+        self._reading_prompt = False
+        self._prompt_end = 0
         self._openings: dict[str, list[int]] = {}  # ``_opening_tokens``, per declining text
         try:
             self._llm = Llama(
@@ -106,6 +111,8 @@ class LlamaCppGenerator:
                 f"llama.cpp could not load {model_path} ({exc}): the file may be corrupt; "
                 "run `rag models` to verify it."
             ) from None
+        self._eval = self._llm.eval
+        self._llm.eval = self._read  # type: ignore[method-assign]
         # Free the model before the interpreter tears its modules down: left to Llama.__del__
         # at exit, llama.cpp's bindings may already be gone ("Exception ignored in ...").
         atexit.register(_close, weakref.ref(self._llm))
@@ -122,6 +129,9 @@ class LlamaCppGenerator:
     ) -> Iterator[str]:
         with self._lock:
             watch = decline is not None or likelihood is not None
+            if self.prompt_reuse == "none":
+                self._llm.reset()
+            self._reading_prompt = True
             pieces = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 temperature=0.0,
@@ -135,6 +145,37 @@ class LlamaCppGenerator:
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     yield str(text)
+
+    def _read(self, tokens: Any) -> None:
+        """llama.cpp's ``eval``, reading a prompt in whole messages.
+
+        Left alone, llama.cpp keeps the start of the prompt it still holds from the previous
+        call and reads only the rest in one batch. Numbers computed in other batches round
+        differently, so the probabilities (the confidence the abstention rests on) and at
+        times the reply would depend on what was asked before. Here a prompt is always read
+        in the same pieces, cut after each end-of-message token (then ``n_batch`` at most), and
+        only whole pieces of the previous prompt are kept: the same prompt gives the same
+        numbers whatever came before, and the shared system prompt is still not read again
+        (experiments/prompt_reuse.py).
+        """
+        llm = self._llm
+        if not self._reading_prompt or self.prompt_reuse == "any":
+            self._eval(tokens)  # a generated token, or llama.cpp's own reuse
+            return
+        self._reading_prompt = False
+        start = int(llm.n_tokens)
+        prompt = [int(t) for t in llm.input_ids[:start]] + [int(t) for t in tokens]
+        ends = {llm.token_eos(), llm._model.token_eot()} - {-1}  # end of a message
+        cuts = [i + 1 for i, t in enumerate(prompt) if t in ends and i + 1 < len(prompt)]
+        kept = max((c for c in cuts if c <= min(start, self._prompt_end)), default=0)
+        llm.n_tokens = kept
+        for begin, end in zip(
+            [kept, *(c for c in cuts if c > kept)],
+            [*(c for c in cuts if c > kept), len(prompt)],
+            strict=True,
+        ):
+            self._eval(prompt[begin:end])
+        self._prompt_end = len(prompt)
 
     def decline_processor(
         self, decline: Decline | None, likelihood: Likelihood | None = None

@@ -93,6 +93,10 @@ class Settings:
             )
         if not 0.0 <= self.decline_confidence <= 1.0:
             raise SettingsError("RAG_DECLINE_CONFIDENCE must be between 0 and 1.")
+        if not 0 <= self.api_queue <= 32:
+            # Each waiting request holds one of the server's 40 worker threads; a running
+            # stream needs one free to go on.
+            raise SettingsError(f"RAG_API_QUEUE={self.api_queue} must be between 0 and 32.")
         if self.ui_auth and ":" not in self.ui_auth:
             raise SettingsError("RAG_UI_AUTH must look like user:password.")
 

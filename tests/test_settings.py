@@ -20,6 +20,7 @@ def test_environment_overrides_defaults_and_flags_override_environment():
         ({"RAG_COLLECTION": "my notes"}, "cannot name a collection"),
         ({"RAG_CHUNK_OVERLAP": "500"}, "RAG_CHUNK_TOKENS must be"),
         ({"RAG_UI_AUTH": "nopassword"}, "RAG_UI_AUTH must look like user:password"),
+        ({"RAG_API_QUEUE": "100"}, "RAG_API_QUEUE=100 must be between 0 and 32"),
     ],
 )
 def test_bad_values_are_one_line_errors(env, message):
