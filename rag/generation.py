@@ -89,9 +89,11 @@ class LlamaCppGenerator:
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
         self.decline_probability: float | None = None  # at the last ``decline`` check
-        # How much of the last prompt llama.cpp may keep (``_read``): "turns" (whole messages,
-        # the product), "none" (read every prompt whole) or "any" (llama.cpp's own reuse).
-        self.prompt_reuse = "turns"
+        # How much of the last prompt llama.cpp may keep (``_read``): "any" (llama.cpp's own
+        # reuse, the default), "turns" (whole messages: the same prompt gives the same numbers
+        # whatever came before; it changes greedy replies, so it waits for an evaluation on
+        # every set before becoming the default) or "none" (read every prompt whole).
+        self.prompt_reuse = "any"
         self._reading_prompt = False
         self._prompt_end = 0
         self._openings: dict[str, list[int]] = {}  # ``_opening_tokens``, per declining text
@@ -159,7 +161,9 @@ class LlamaCppGenerator:
         (experiments/prompt_reuse.py).
         """
         llm = self._llm
-        if not self._reading_prompt or self.prompt_reuse == "any":
+        if self.prompt_reuse == "any":
+            self._reading_prompt, self._prompt_end = False, 0  # nothing read here is canonical
+        if not self._reading_prompt:
             self._eval(tokens)  # a generated token, or llama.cpp's own reuse
             return
         self._reading_prompt = False

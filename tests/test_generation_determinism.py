@@ -1,5 +1,5 @@
-"""The model's reply and its own probabilities for a prompt do not depend on what it was
-asked before: llama.cpp would otherwise reuse the part of the prompt it still holds and read
+"""With ``prompt_reuse="turns"`` the model's reply and its own probabilities for a prompt do
+not depend on what it was asked before: with llama.cpp's own reuse (the default) it would reuse the part of the prompt it still holds and read
 only the rest, which rounds differently, so a confidence near the abstention threshold could
 flip with the previous question (in the chat, over HTTP under load, in an evaluation)."""
 
@@ -29,6 +29,12 @@ def read(generator, question: str, system: str = SYSTEM) -> tuple[str, Likelihoo
     likelihood = Likelihood()
     text = "".join(generator.stream(messages, max_tokens=24, likelihood=likelihood))
     return text, likelihood
+
+
+@pytest.fixture
+def small_generator(small_generator, monkeypatch):
+    monkeypatch.setattr(small_generator, "prompt_reuse", "turns")
+    return small_generator
 
 
 def test_a_prompt_reads_the_same_whatever_was_asked_before(small_generator):
