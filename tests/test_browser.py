@@ -123,6 +123,17 @@ def ask(page, question: str) -> str:
     return answers.nth(before).inner_text()
 
 
+def add_file(page, path: Path, timeout: int = 120_000) -> None:
+    """On the Documents tab: choose ``path`` in the upload box, add it, wait until it is in."""
+    page.locator("#upload input[type=file]").set_input_files(str(path))
+    page.wait_for_selector(f"#upload :text('{path.name}')")
+    page.click("#add")
+    page.wait_for_function(
+        f"document.querySelector('#documents-note').innerText.includes('Added {path.name}')",
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def fresh_ui(tmp_path: Path) -> Iterator[str]:
     """``rag ui`` just started by a person, as a process of its own, on the ingested seeds:
@@ -269,13 +280,7 @@ def test_uploaded_document_is_indexed_and_answered_from(open_page, tmp_path: Pat
     note.write_text(ZORBLAT)
     page = open_page()
     page.get_by_role("tab", name="Documents").click()
-    page.locator("#upload input[type=file]").set_input_files(str(note))
-    page.wait_for_selector("#upload :text('zorblat_festival.txt')")
-    page.click("#add")
-    page.wait_for_function(
-        "document.querySelector('#documents-note').innerText.includes('Added zorblat_festival.txt')",
-        timeout=120_000,
-    )
+    add_file(page, note)
     assert "zorblat_festival.txt" in page.locator("#documents").inner_text()
     shot(page, "05-documents-uploaded")
 
@@ -301,13 +306,7 @@ def test_an_uploaded_pdf_is_answered_from_with_its_page_in_the_evidence(open_pag
 
     page = open_page()
     page.get_by_role("tab", name="Documents").click()
-    page.locator("#upload input[type=file]").set_input_files(str(PDF))
-    page.wait_for_selector(f"#upload :text('{PDF.name}')")
-    page.click("#add")
-    page.wait_for_function(
-        f"document.querySelector('#documents-note').innerText.includes('Added {PDF.name}')",
-        timeout=180_000,
-    )
+    add_file(page, PDF, timeout=180_000)
     assert PDF.name in page.locator("#documents").inner_text()
 
     page.get_by_role("tab", name="Chat").click()
@@ -432,13 +431,7 @@ def test_a_new_collection_answers_only_from_its_own_documents(open_page, tmp_pat
     page.wait_for_function(
         "document.querySelector('#documents-note').innerText.includes('festivals is a new collection')"
     )
-    page.locator("#upload input[type=file]").set_input_files(str(note))
-    page.wait_for_selector("#upload :text('zorblat_programme.txt')")
-    page.click("#add")
-    page.wait_for_function(
-        "document.querySelector('#documents-note').innerText.includes('Added zorblat_programme.txt')",
-        timeout=120_000,
-    )
+    add_file(page, note)
     listed = page.locator("#documents").inner_text()
     assert "zorblat_programme.txt" in listed and GENEVA not in listed
 
