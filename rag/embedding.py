@@ -179,45 +179,49 @@ class OnnxEmbedder:
 
 
 class VectorCache:
-    """Vectors of texts embedded before, per embedder, least recently used dropped first.
+    """Vectors of requests embedded before, per embedder, least recently used dropped first.
 
-    Focus embeds every sentence of the retrieved chunks for each question; in a chat the same
-    chunks come back question after question, and their sentences need embedding only once
-    (about 100 ms of each question's wait on two cores). Vectors are kept as float32 arrays:
-    8,192 of 384 dimensions take 12 MB.
+    Focus embeds every sentence of the retrieved chunks for each question (about 100 ms of
+    its wait on two cores); the same question asked again finds its vectors here. A request is
+    cached whole, never sentence by sentence: a text's vector depends, in its last digits, on
+    the other texts of its batch (their padding and number change how the matrices are split;
+    up to 1e-3 under bf16, 1e-7 in fp32), so vectors pieced together from earlier questions
+    would rank sentences, and so shape the answer, by what was asked before. Kept as float32
+    arrays, at most ``size`` vectors in all (8,192 of 384 dimensions take 12 MB).
 
-    >>> cache, e = VectorCache(size=2), HashEmbedder(dim=4)
+    >>> cache, e = VectorCache(size=4), HashEmbedder(dim=4)
     >>> first = cache.embed(e, ["a b", "c"])
-    >>> cache.embed(e, ["c", "a b"]) == first[::-1], cache.misses
+    >>> cache.embed(e, ["a b", "c"]) == first, cache.misses
     (True, 2)
+    >>> cache.embed(e, ["c", "a b"]) == first[::-1], cache.misses  # another request: embedded
+    (True, 4)
     """
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
-        self.misses = 0  # texts embedded because they were not cached
-        self._by_embedder: weakref.WeakKeyDictionary[Embedder, OrderedDict[str, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.misses = 0  # texts embedded because their request was not cached
+        self._by_embedder: weakref.WeakKeyDictionary[
+            Embedder, OrderedDict[tuple[str, ...], Any]
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def embed(self, embedder: Embedder, texts: list[str]) -> list[list[float]]:
         import numpy as np
 
+        key = tuple(texts)
         with self._lock:  # one embedding at a time: the model uses every core anyway
             try:
                 known = self._by_embedder.setdefault(embedder, OrderedDict())
             except TypeError:  # an embedder that cannot be weakly referenced: no caching
                 return embedder.embed(texts)
-            missing = list(dict.fromkeys(t for t in texts if t not in known))
-            for text, vector in zip(missing, embedder.embed(missing) if missing else []):
-                known[text] = np.asarray(vector, dtype=np.float32)
-            self.misses += len(missing)
-            out = []
-            for text in texts:
-                known.move_to_end(text)
-                out.append(known[text].tolist())
-            while len(known) > self.size:
-                known.popitem(last=False)
+            if key not in known:
+                known[key] = np.asarray(embedder.embed(texts) if texts else [], dtype=np.float32)
+                self.misses += len(texts)
+            known.move_to_end(key)
+            out = known[key].tolist()
+            held = sum(len(v) for v in known.values())
+            while held > self.size and len(known) > 1:
+                held -= len(known.popitem(last=False)[1])
             return out
 
 

@@ -5,8 +5,9 @@ Retrieval returns chunks of ~160 tokens; most of each chunk is beside the point,
 sentence of the retrieved chunks is embedded and scored against the question; the best
 sentences (with their immediate neighbour for context where it fits) are kept, in document
 order, and passages are re-ranked by their best sentence. The chunk itself is unchanged, so
-citations still point at the whole chunk and its file offsets. Sentence vectors are cached in
-the process (``VectorCache``): in a chat the same chunks come back question after question.
+citations still point at the whole chunk and its file offsets. A question's sentence vectors
+are cached in the process (``VectorCache``), whole: the same question asked again skips the
+embedding, and no vector depends on what was asked before.
 """
 
 from __future__ import annotations

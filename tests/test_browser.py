@@ -124,8 +124,16 @@ def ask(page, question: str) -> str:
 
 
 def add_file(page, path: Path, timeout: int = 120_000) -> None:
-    """On the Documents tab: choose ``path`` in the upload box, add it, wait until it is in."""
-    page.locator("#upload input[type=file]").set_input_files(str(path))
+    """On the Documents tab: choose ``path`` in the upload box, add it, wait until it is in.
+
+    Each wait follows the page: the file's own upload request (however long the server, busy
+    with an answer, takes to take it), then its name in the box, then the note that it was
+    added. None of them is a guess at how long that takes on a loaded machine."""
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and "/upload" in r.url, timeout=ANSWER_MS
+    ) as sent:
+        page.locator("#upload input[type=file]").set_input_files(str(path))
+    assert sent.value.ok, f"the upload of {path.name} failed: HTTP {sent.value.status}"
     page.wait_for_selector(f"#upload :text('{path.name}')")
     page.click("#add")
     page.wait_for_function(

@@ -1,7 +1,9 @@
-"""With ``prompt_reuse="turns"`` the model's reply and its own probabilities for a prompt do
-not depend on what it was asked before: with llama.cpp's own reuse (the default) it would reuse the part of the prompt it still holds and read
+"""The model's reply and its own probabilities for a prompt do not depend on what it was asked
+before. Left to itself, llama.cpp would reuse the part of the prompt it still holds and read
 only the rest, which rounds differently, so a confidence near the abstention threshold could
-flip with the previous question (in the chat, over HTTP under load, in an evaluation)."""
+flip with the previous question (in the chat, over HTTP under load, in an evaluation); the
+generator reads and keeps prompts in whole messages instead (``prompt_reuse="turns"``, the
+default). Every entry point is checked with the default model in test_real_same_answer.py."""
 
 from __future__ import annotations
 
@@ -31,13 +33,8 @@ def read(generator, question: str, system: str = SYSTEM) -> tuple[str, Likelihoo
     return text, likelihood
 
 
-@pytest.fixture
-def small_generator(small_generator, monkeypatch):
-    monkeypatch.setattr(small_generator, "prompt_reuse", "turns")
-    return small_generator
-
-
 def test_a_prompt_reads_the_same_whatever_was_asked_before(small_generator):
+    assert small_generator.prompt_reuse == "turns"  # the default
     read(small_generator, "Where did they meet?", system="Answer in French.")  # nothing shared
     first = read(small_generator, "How long did the meeting last?")  # read from the start
     read(small_generator, "Where did they meet?")  # shares the system prompt and passage
