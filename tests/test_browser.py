@@ -127,14 +127,21 @@ def add_file(page, path: Path, timeout: int = 120_000) -> None:
     """On the Documents tab: choose ``path`` in the upload box, add it, wait until it is in.
 
     Each wait follows the page: the file's own upload request (however long the server, busy
-    with an answer, takes to take it), then its name in the box, then the note that it was
-    added. None of them is a guess at how long that takes on a loaded machine."""
+    with an answer, takes to take it), then the file listed in the box (Gradio may show its
+    name and extension apart: "report" ".pdf"), then the note that it was added. None of them
+    is a guess at how long that takes on a loaded machine."""
     with page.expect_response(
         lambda r: r.request.method == "POST" and "/upload" in r.url, timeout=ANSWER_MS
     ) as sent:
         page.locator("#upload input[type=file]").set_input_files(str(path))
     assert sent.value.ok, f"the upload of {path.name} failed: HTTP {sent.value.status}"
-    page.wait_for_selector(f"#upload :text('{path.name}')")
+    page.wait_for_function(
+        """name => {
+            const bare = text => text.replace(/\\s+/g, '');
+            return bare(document.querySelector('#upload').innerText).includes(bare(name));
+        }""",
+        arg=path.name,
+    )
     page.click("#add")
     page.wait_for_function(
         f"document.querySelector('#documents-note').innerText.includes('Added {path.name}')",
