@@ -181,15 +181,7 @@ class Assistant:
             question, turns
         )  # a follow-up: "What did he say?" -> "What did Peskov say?"
         topic, asked = searched.topic, searched.asked
-        k = top_k or self.settings.top_k
-        hits = self.retriever.search(
-            searched.query,
-            k=k * WIDER if documents else k,
-            extra_queries=searched.extra,
-            extra_weight=searched.weight,
-        )
-        if documents:
-            hits = [h for h in hits if h.source in documents][:k]
+        hits = self._search(searched, top_k or self.settings.top_k, documents)
         focused = focus(
             self.retriever.embedder.embed([topic])[0],
             hits,
@@ -213,6 +205,27 @@ class Assistant:
         return Prepared(
             question, messages, shown, hits, timings, began, topic, passages[: len(shown)]
         )
+
+    def candidates(
+        self, question: str, history: HistoryLike | None = None, k: int = 20
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``question`` as ``prepare`` searches for them (a
+        follow-up with its conversation), before its cut to the top-k and focus: where an
+        evaluation looks first for the answer (``rag_eval.waterfall``)."""
+        question = clean_question(question, self.settings.max_question_chars)
+        turns = normalize_history(history)[-self.settings.history_turns :] if history else []
+        return self._search(plan(question, turns), k, None)
+
+    def _search(self, searched: Any, k: int, documents: Sequence[str] | None) -> list[Hit]:
+        hits = self.retriever.search(
+            searched.query,
+            k=k * WIDER if documents else k,
+            extra_queries=searched.extra,
+            extra_weight=searched.weight,
+        )
+        if documents:
+            hits = [h for h in hits if h.source in documents][:k]
+        return hits
 
     def stream(
         self,
@@ -305,9 +318,16 @@ class Assistant:
             text = overview.unrepeated(checked.text)
             yield Answer(text, False, checked.citations, timings, hits, generator.name)
 
-    def review(self, reply: str, p: Prepared, sure: float | None = None) -> Draft:
+    def review(
+        self,
+        reply: str,
+        p: Prepared,
+        sure: float | None = None,
+        trail: list[tuple[str, Draft]] | None = None,
+    ) -> Draft:
         """The model's ``reply`` to ``p`` (given with confidence ``sure``) through the checks
-        the settings turn on (``rag.checks``, in the order listed there)."""
+        the settings turn on (``rag.checks``, in the order listed there); ``trail`` receives
+        each check's name and the draft it returned."""
         embedder = self.retriever.embedder
         tools = Tools(
             self.generator,
@@ -318,7 +338,7 @@ class Assistant:
         )
         draft = p.draft(reply)
         draft.confidence = sure
-        return review(draft, tools, enabled(self.settings))
+        return review(draft, tools, enabled(self.settings), trail)
 
 
 @dataclass

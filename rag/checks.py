@@ -177,15 +177,26 @@ def enabled(settings: Settings, leave_out: Sequence[str] = ()) -> list[Check]:
     ]
 
 
-def review(draft: Draft, tools: Tools, checks: Sequence[Check]) -> Draft:
+def review(
+    draft: Draft,
+    tools: Tools,
+    checks: Sequence[Check],
+    trail: list[tuple[str, Draft]] | None = None,
+) -> Draft:
     """``draft`` through ``checks`` in order; stops at the first that abstains. Without the
-    support check the reply is taken as written (``as_written``) first."""
+    support check the reply is taken as written (``as_written``) first. ``trail``, if given,
+    receives each step's name and the draft it returned (where an answer was lost)."""
+    names = {fn: name for name, _, fn in CHECKS}
     if support not in checks:
         draft = as_written(draft)
+        if trail is not None:
+            trail.append(("as written", draft))
     for run in checks:
         if draft.abstained:
             break
         draft = run(draft, tools)
+        if trail is not None:
+            trail.append((names.get(run, getattr(run, "__name__", "check")), draft))
     return draft
 
 

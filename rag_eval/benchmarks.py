@@ -329,15 +329,17 @@ def check_texts_reply(
     likelihood: Likelihood,
     generator: Generator,
     settings: Settings,
+    trail: list[tuple[str, Draft]] | None = None,
 ) -> Answer:
     """The model's ``reply`` over the ``shown`` passages through the checks the settings
-    turn on, other documents' figures aside (there is no index to search)."""
+    turn on, other documents' figures aside (there is no index to search); ``trail``
+    receives each check's draft (``rag.checks.review``)."""
     draft = Draft(question, question, shown, reply)
     draft.confidence = confidence(likelihood)
     tools = Tools(
         generator, load_templates(settings.prompts), min_confidence=settings.min_confidence
     )
-    draft = review(draft, tools, enabled(settings, leave_out=["conflicts"]))
+    draft = review(draft, tools, enabled(settings, leave_out=["conflicts"]), trail)
     return answer_of(draft, {}, generator.name, asdict(likelihood))
 
 

@@ -225,7 +225,8 @@ def _run_suite(
             )  # fmt: skip
     files = write_suite_report(result, out, previous, name="replay" if replay else "suite")
     if as_json:
-        click.echo(json.dumps({k: result[k] for k in ("sets", "meta")}, indent=2))
+        keys = ("sets", "waterfall", "meta")
+        click.echo(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
         return
     click.echo(files[1].read_text(encoding="utf-8"))
     click.echo("Wrote " + ", ".join(str(f) for f in files))

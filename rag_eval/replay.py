@@ -13,13 +13,16 @@ or to generation, needs a new run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.assistant import Assistant, answer_of
+from rag.assistant import Assistant, Prepared, answer_of
 from rag.confidence import confidence
+from rag.draft import Draft
 from rag.embedding import Embedder, embedder_for
 from rag.generation import Generator, Likelihood
+from rag.records import Answer, Hit
 from rag.settings import Settings
 
 from .benchmarks import (
@@ -33,7 +36,8 @@ from .benchmarks import (
 )
 from .datasets import DEFAULT_DIR, load_rgb, load_squad2, squad_articles
 from .evaluation import aggregate, load_questions, run_meta, score_item, seed_assistant
-from .suite import QUESTION_SETS, _bench, headline, squad_record, squad_summary
+from .suite import QUESTION_SETS, _bench, headline, squad_record, squad_summary, waterfalls
+from .waterfall import WIDE_K, Contains, answerable_stage, gold, tally, unanswerable_stage
 
 Progress = Callable[[int, int, str], None]
 
@@ -65,6 +69,7 @@ def replay_suite(
     meta = run_meta(settings, generator.name, command, replayed=result["meta"].get("date"))
     return {
         "sets": {name: headline(name, r) for name, r in results.items()},
+        "waterfall": waterfalls(results),
         "results": results,
         "meta": meta,
     }
@@ -75,12 +80,41 @@ def _likelihood(item: dict[str, Any]) -> Likelihood:
     return Likelihood(kept.get("decline"), list(kept.get("tokens") or []))
 
 
-def _review(assistant: Assistant, question: str, history: Any, item: dict[str, Any]) -> Any:
+def _review(
+    assistant: Assistant, question: str, history: Any, item: dict[str, Any]
+) -> tuple[Answer | None, Traced]:
+    """The kept reply checked again (None where the relevance gate answers without the model)
+    and what each stage handed on, for the waterfall."""
     p = assistant.prepare(question, history)
+    traced = Traced(assistant.candidates(question, history, WIDE_K), p, item.get("reply") or "")
+    if not p.messages:
+        return None, traced
     likelihood = _likelihood(item)
-    draft = assistant.review(item["reply"], p, confidence(likelihood))
+    draft = assistant.review(traced.reply, p, confidence(likelihood), traced.trail)
     model = assistant.generator.name
-    return answer_of(draft, dict(item.get("timings_ms") or {}), model, item.get("likelihood") or {})
+    kept = item.get("likelihood") or {}
+    return answer_of(draft, dict(item.get("timings_ms") or {}), model, kept), traced
+
+
+@dataclass
+class Traced:
+    """What each stage of the answer path handed on for one question."""
+
+    wide: list[Hit]  # the WIDE_K best hits
+    prepared: Prepared  # the top-k, the gate's decision and the sentences shown
+    reply: str  # the model's raw reply
+    trail: list[tuple[str, Draft]] = field(default_factory=list)  # each check's draft
+
+    def stage(self, answerable: bool, contains: Contains, right: bool) -> str:
+        p = self.prepared
+        gated = not p.messages
+        if not answerable:
+            return unanswerable_stage(gated, self.reply, self.trail)
+        return answerable_stage(
+            contains, wide=self.wide, top=p.hits, gated=gated,
+            shown=[x.focused for x in p.passages], reply=self.reply, trail=self.trail,
+            right=right,
+        )  # fmt: skip
 
 
 def _replay_set(
@@ -93,16 +127,19 @@ def _replay_set(
     questions = {q["id"]: q for q in load_questions(set_file)}
     items = []
     for item in old["items"]:
-        if not item.get("reply"):  # the relevance gate answered; the checks never ran
-            items.append(item)
-            continue
         q = questions[item["id"]]
-        answer = _review(assistant, q["question"], q.get("history") or [], item)
-        new = score_item(q, answer, item["retrieved_sources"])
-        new["reply"] = item["reply"]
+        answer, traced = _review(assistant, q["question"], q.get("history") or [], item)
+        if answer is None:  # the relevance gate answered; the checks never ran
+            new = dict(item)
+        else:
+            new = score_item(q, answer, item["retrieved_sources"])
+            new["reply"] = item["reply"]
+        contains = gold(q.get("answers") or [], q.get("all_of"))
+        new["stage"] = traced.stage(new["answerable"], contains, new["correct"])
         items.append(new)
     replayed = aggregate(items)
     replayed["items"] = items
+    replayed["waterfall"] = tally(items)
     return replayed
 
 
@@ -121,13 +158,19 @@ def _replay_squad(
     by_id = {i.id: i for i in load_squad2(data_dir, None, None)}
     records = []
     for record in old["items"]:
-        if not record.get("reply"):
-            records.append(record)
-            continue
         item = by_id[record["id"]]
-        answer = _review(assistant, item.question, [], record)
-        records.append(squad_record(item, answer, articles, record["reply"]))
-    return squad_summary(records, index)
+        answer, traced = _review(assistant, item.question, [], record)
+        new = (
+            dict(record)
+            if answer is None
+            else squad_record(item, answer, articles, record["reply"])
+        )
+        right = bool(new["answer_match"])
+        new["stage"] = traced.stage(item.answerable, gold(item.answers), right)
+        records.append(new)
+    summary = squad_summary(records, index)
+    summary["waterfall"] = tally(records)
+    return summary
 
 
 def _replay_rgb(
@@ -144,13 +187,30 @@ def _replay_rgb(
         for condition in conditions:
             kept = record[condition]
             _, shown = texts_prompt(item.query, rgb_passages(item, condition), generator, settings)
+            trail: list[tuple[str, Draft]] = []
             answer = check_texts_reply(
-                item.query, shown, kept["reply"], _likelihood(kept), generator, settings
+                item.query, shown, kept["reply"], _likelihood(kept), generator, settings, trail
             )
             answer.timings_ms = dict(kept.get("timings_ms") or {})
             new[condition] = rgb_entry(item, answer, kept["reply"])
+            if condition == "negative":  # irrelevant passages only: abstaining is right
+                stage = unanswerable_stage(False, kept["reply"], trail)
+            else:
+                stage = answerable_stage(
+                    gold(item.answer), wide=None, top=None, gated=False,
+                    shown=[p.focused for p in shown], reply=kept["reply"], trail=trail,
+                    right=new[condition]["correct"],
+                )  # fmt: skip
+            new[condition]["stage"] = stage
         records.append(new)
-    return rgb_summary(records, conditions)
+    summary = rgb_summary(records, conditions)
+    summary["waterfall"] = {
+        condition: tally(
+            {"answerable": condition != "negative", "stage": r[condition]["stage"]} for r in records
+        )
+        for condition in conditions
+    }
+    return summary
 
 
 __all__ = ["replay_suite"]

@@ -262,8 +262,10 @@ __all__ = ["SETS", "headline", "run_suite", "squad_by_article"]
 
 
 def suite_markdown(result: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
-    """One table per set: each figure, and the previous run's beside it when given."""
+    """One table per set: each figure, and the previous run's beside it when given; then
+    where answers were lost, where the result holds the waterfall."""
     from .evaluation import format_number, markdown_table
+    from .waterfall import waterfall_markdown
 
     meta = result["meta"]
     lines = [
@@ -282,7 +284,28 @@ def suite_markdown(result: dict[str, Any], previous: dict[str, Any] | None = Non
             for key, value in figures.items()
         ]
         lines += [f"## {name}", "", markdown_table(header, rows), ""]
+    if result.get("waterfall"):
+        lines += [
+            "## Where answers are lost (rag_eval.waterfall)",
+            "",
+            waterfall_markdown(result["waterfall"]),
+            "",
+        ]
     return "\n".join(lines)
+
+
+def waterfalls(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each set's waterfall (``rag_eval.waterfall``), RGB's per condition, where measured."""
+    out: dict[str, Any] = {}
+    for name, result in results.items():
+        found = result.get("waterfall")
+        if not found:
+            continue
+        if name == "rgb":
+            out.update({f"rgb {condition}": w for condition, w in found.items()})
+        else:
+            out[name] = found
+    return out
 
 
 def write_suite_report(
