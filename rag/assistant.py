@@ -175,11 +175,7 @@ class Assistant:
         ``messages`` is empty when the gate decided to abstain without asking the model.
         """
         began = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        turns = normalize_history(history)[-self.settings.history_turns :] if history else []
-        searched = plan(
-            question, turns
-        )  # a follow-up: "What did he say?" -> "What did Peskov say?"
+        question, turns, searched = self._planned(question, history)
         topic, asked = searched.topic, searched.asked
         hits = self._search(searched, top_k or self.settings.top_k, documents)
         focused = focus(
@@ -212,9 +208,14 @@ class Assistant:
         """The ``k`` best passages for ``question`` as ``prepare`` searches for them (a
         follow-up with its conversation), before its cut to the top-k and focus: where an
         evaluation looks first for the answer (``rag_eval.waterfall``)."""
+        return self._search(self._planned(question, history)[2], k, None)
+
+    def _planned(self, question: str, history: HistoryLike | None) -> tuple[str, list[Any], Any]:
+        """The question cleaned, the conversation turns kept, and what to search for (a
+        follow-up: "What did he say?" -> "What did Peskov say?")."""
         question = clean_question(question, self.settings.max_question_chars)
         turns = normalize_history(history)[-self.settings.history_turns :] if history else []
-        return self._search(plan(question, turns), k, None)
+        return question, turns, plan(question, turns)
 
     def _search(self, searched: Any, k: int, documents: Sequence[str] | None) -> list[Hit]:
         hits = self.retriever.search(
