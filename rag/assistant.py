@@ -235,10 +235,12 @@ class Assistant:
         *,
         top_k: int | None = None,
         documents: Sequence[str] | None = None,
+        trail: list[tuple[str, Draft]] | None = None,
     ) -> Iterator[str | Answer]:
         """The reply as the model writes it, then the checked ``Answer``. A request about
         whole documents (a summary, the main points, a list of every ...) reads them whole
-        (``rag.overview``); ``documents`` (file names) limits the question to those."""
+        (``rag.overview``); ``documents`` (file names) limits the question to those;
+        ``trail`` receives each check's draft (see ``review``)."""
         if documents:
             known = {d.source for d in self.documents()}
             if unknown := [d for d in documents if d not in known]:
@@ -268,7 +270,7 @@ class Assistant:
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(p.began))
-        draft = self.review("".join(reply), p, confidence(likelihood))
+        draft = self.review("".join(reply), p, confidence(likelihood), trail)
         timings["total"] = _ms(p.began)
         yield answer_of(draft, timings, generator.name, asdict(likelihood))
 

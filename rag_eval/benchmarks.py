@@ -59,6 +59,7 @@ from .metrics import (
     percentile,
     recall_at_k,
 )
+from .waterfall import gold, tally, texts_stage
 
 BENCHMARKS = ("scifact", "squad2", "rgb")
 
@@ -280,10 +281,12 @@ def answer_from_texts(
     generator: Generator,
     settings: Settings,
     replies: list[str] | None = None,
+    trail: list[tuple[str, Draft]] | None = None,
 ) -> Answer:
     """Answer ``question`` from the given passages with the assistant's prompt templates,
     generator and checks (``rag.checks``, as the settings turn them on); passage ``i`` (from
-    1) is cited as source ``p{i}.txt``. The model's raw reply is appended to ``replies``.
+    1) is cited as source ``p{i}.txt``. The model's raw reply is appended to ``replies``;
+    ``trail`` receives each check's draft.
 
     No retrieval, relevance gate or focus: the model always sees the whole passages. Other
     articles' differing figures are not noted (that needs a collection to search).
@@ -299,7 +302,9 @@ def answer_from_texts(
         timings.setdefault("first_token", _ms(began))
         reply.append(piece)
     timings.setdefault("first_token", _ms(began))
-    answer = check_texts_reply(question, shown, "".join(reply), likelihood, generator, settings)
+    answer = check_texts_reply(
+        question, shown, "".join(reply), likelihood, generator, settings, trail
+    )
     timings["total"] = _ms(began)
     answer.timings_ms = timings
     if replies is not None:
@@ -374,10 +379,16 @@ def rgb(
         record: dict[str, Any] = {"id": item.id, "query": item.query, "answer": item.answer}
         for condition in conditions:
             replies: list[str] = []
-            answer = answer_from_texts(
-                item.query, rgb_passages(item, condition), generator, settings, replies
-            )
-            record[condition] = rgb_entry(item, answer, replies[0])
+            trail: list[tuple[str, Draft]] = []
+            texts = rgb_passages(item, condition)
+            answer = answer_from_texts(item.query, texts, generator, settings, replies, trail)
+            entry = rgb_entry(item, answer, replies[0])
+            _, shown = texts_prompt(item.query, texts, generator, settings)
+            entry["stage"] = texts_stage(
+                condition != "negative", gold(item.answer), [p.focused for p in shown],
+                replies[0], trail, entry["correct"],
+            )  # fmt: skip
+            record[condition] = entry
         records.append(record)
     return rgb_summary(records, conditions)
 
@@ -414,6 +425,11 @@ def rgb_summary(records: list[dict[str, Any]], conditions: Sequence[str]) -> dic
         },
         "negative": {"refusal_rate": rate("negative", "abstained")},
         "latency_ms": _latency([r[c] for r in records for c in conditions]),
+        # Negative passages hold no answer: abstaining is right, as for an unanswerable question.
+        "waterfall": {
+            c: tally({"answerable": c != "negative", "stage": r[c].get("stage")} for r in records)
+            for c in conditions
+        },
         "items": records,
     }
 

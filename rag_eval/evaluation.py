@@ -35,7 +35,7 @@ from rag.assistant import normalize_history
 from rag.chunking import sentence_spans
 from rag.citations import SUPPORT_THRESHOLD, markers, split_clauses, strip_markers, supports
 from rag.conflicts import quoted_figure
-from rag.draft import date_passage
+from rag.draft import Draft, date_passage
 from rag.embedding import index_suffix
 from rag.errors import InputError
 from rag.followup import plan
@@ -51,6 +51,7 @@ from .metrics import (
     percentile,
     recall_at_k,
 )
+from .waterfall import gold, tally, traced
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -350,6 +351,7 @@ def aggregate(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             }
             for kind, group in sorted(kinds.items())
         },
+        "waterfall": tally(items),  # where each question was lost (rag_eval.waterfall)
     }
 
 
@@ -392,7 +394,8 @@ def run_seed_eval(
                 searched.query, k, extra_queries=searched.extra, extra_weight=searched.weight
             )
         )
-        pieces = list(assistant.stream(q["question"], history=history))
+        trail: list[tuple[str, Draft]] = []
+        pieces = list(assistant.stream(q["question"], history=history, trail=trail))
         answer = pieces[-1]
         if not isinstance(answer, Answer):
             raise TypeError("Assistant.stream() must end with an Answer")
@@ -401,6 +404,9 @@ def run_seed_eval(
         item = score_item(q, answer, ranking)
         item["reply"] = (
             "".join(p for p in pieces[:-1] if isinstance(p, str)) if answer.model else ""
+        )
+        item["stage"] = traced(assistant, q["question"], history, item["reply"], trail).stage(
+            item["answerable"], gold(q.get("answers") or [], q.get("all_of")), item["correct"]
         )
         items.append(item)
     if progress:

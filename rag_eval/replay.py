@@ -13,16 +13,15 @@ or to generation, needs a new run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.assistant import Assistant, Prepared, answer_of
+from rag.assistant import Assistant, answer_of
 from rag.confidence import confidence
 from rag.draft import Draft
 from rag.embedding import Embedder, embedder_for
 from rag.generation import Generator, Likelihood
-from rag.records import Answer, Hit
+from rag.records import Answer
 from rag.settings import Settings
 
 from .benchmarks import (
@@ -37,7 +36,7 @@ from .benchmarks import (
 from .datasets import DEFAULT_DIR, load_rgb, load_squad2, squad_articles
 from .evaluation import aggregate, load_questions, run_meta, score_item, seed_assistant
 from .suite import QUESTION_SETS, _bench, headline, squad_record, squad_summary, waterfalls
-from .waterfall import WIDE_K, Contains, answerable_stage, gold, tally, unanswerable_stage
+from .waterfall import Traced, gold, texts_stage, traced
 
 Progress = Callable[[int, int, str], None]
 
@@ -85,36 +84,15 @@ def _review(
 ) -> tuple[Answer | None, Traced]:
     """The kept reply checked again (None where the relevance gate answers without the model)
     and what each stage handed on, for the waterfall."""
-    p = assistant.prepare(question, history)
-    traced = Traced(assistant.candidates(question, history, WIDE_K), p, item.get("reply") or "")
+    found = traced(assistant, question, history, item.get("reply") or "", [])
+    p = found.prepared
     if not p.messages:
-        return None, traced
+        return None, found
     likelihood = _likelihood(item)
-    draft = assistant.review(traced.reply, p, confidence(likelihood), traced.trail)
+    draft = assistant.review(found.reply, p, confidence(likelihood), found.trail)
     model = assistant.generator.name
     kept = item.get("likelihood") or {}
-    return answer_of(draft, dict(item.get("timings_ms") or {}), model, kept), traced
-
-
-@dataclass
-class Traced:
-    """What each stage of the answer path handed on for one question."""
-
-    wide: list[Hit]  # the WIDE_K best hits
-    prepared: Prepared  # the top-k, the gate's decision and the sentences shown
-    reply: str  # the model's raw reply
-    trail: list[tuple[str, Draft]] = field(default_factory=list)  # each check's draft
-
-    def stage(self, answerable: bool, contains: Contains, right: bool) -> str:
-        p = self.prepared
-        gated = not p.messages
-        if not answerable:
-            return unanswerable_stage(gated, self.reply, self.trail)
-        return answerable_stage(
-            contains, wide=self.wide, top=p.hits, gated=gated,
-            shown=[x.focused for x in p.passages], reply=self.reply, trail=self.trail,
-            right=right,
-        )  # fmt: skip
+    return answer_of(draft, dict(item.get("timings_ms") or {}), model, kept), found
 
 
 def _replay_set(
@@ -139,7 +117,6 @@ def _replay_set(
         items.append(new)
     replayed = aggregate(items)
     replayed["items"] = items
-    replayed["waterfall"] = tally(items)
     return replayed
 
 
@@ -168,9 +145,7 @@ def _replay_squad(
         right = bool(new["answer_match"])
         new["stage"] = traced.stage(item.answerable, gold(item.answers), right)
         records.append(new)
-    summary = squad_summary(records, index)
-    summary["waterfall"] = tally(records)
-    return summary
+    return squad_summary(records, index)
 
 
 def _replay_rgb(
@@ -193,24 +168,13 @@ def _replay_rgb(
             )
             answer.timings_ms = dict(kept.get("timings_ms") or {})
             new[condition] = rgb_entry(item, answer, kept["reply"])
-            if condition == "negative":  # irrelevant passages only: abstaining is right
-                stage = unanswerable_stage(False, kept["reply"], trail)
-            else:
-                stage = answerable_stage(
-                    gold(item.answer), wide=None, top=None, gated=False,
-                    shown=[p.focused for p in shown], reply=kept["reply"], trail=trail,
-                    right=new[condition]["correct"],
-                )  # fmt: skip
+            stage = texts_stage(
+                condition != "negative", gold(item.answer), [p.focused for p in shown],
+                kept["reply"], trail, new[condition]["correct"],
+            )  # fmt: skip
             new[condition]["stage"] = stage
         records.append(new)
-    summary = rgb_summary(records, conditions)
-    summary["waterfall"] = {
-        condition: tally(
-            {"answerable": condition != "negative", "stage": r[condition]["stage"]} for r in records
-        )
-        for condition in conditions
-    }
-    return summary
+    return rgb_summary(records, conditions)
 
 
 __all__ = ["replay_suite"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from rag.assistant import Assistant
 from rag.citations import strip_markers
+from rag.draft import Draft
 from rag.embedding import Embedder, embedder_for
 from rag.generation import Generator
 from rag.records import Answer
@@ -34,6 +35,7 @@ from .benchmarks import _collection, _latency, _load_generator, _mean, index_tex
 from .datasets import DEFAULT_DIR, load_squad2, squad_articles
 from .evaluation import load_questions, run_meta, run_seed_eval, seed_assistant, spread
 from .metrics import answer_matches
+from .waterfall import gold, tally, traced
 
 Progress = Callable[[int, int, str], None]
 
@@ -92,6 +94,7 @@ def run_suite(
         meta = run_meta(settings, generator.name, command, limit=limit, seconds=seconds)
         so_far = {
             "sets": {name: headline(name, result) for name, result in results.items()},
+            "waterfall": waterfalls(results),
             "results": results,
             "meta": meta,
         }
@@ -156,11 +159,16 @@ def squad_by_article(
     for done, item in enumerate(items):
         if progress:
             progress(done, len(items), item.id)
-        pieces = list(assistant.stream(item.question))
+        trail: list[tuple[str, Draft]] = []
+        pieces = list(assistant.stream(item.question, trail=trail))
         answer = pieces[-1]
         assert isinstance(answer, Answer)
         reply = "".join(p for p in pieces[:-1] if isinstance(p, str)) if answer.model else ""
-        records.append(squad_record(item, answer, articles, reply))
+        record = squad_record(item, answer, articles, reply)
+        record["stage"] = traced(assistant, item.question, [], reply, trail).stage(
+            item.answerable, gold(item.answers), bool(record["answer_match"])
+        )
+        records.append(record)
     return squad_summary(records, index)
 
 
@@ -225,6 +233,7 @@ def squad_summary(records: list[dict[str, Any]], index: dict[str, Any]) -> dict[
         },
         "latency_ms": _latency(records),
         "index": index,
+        "waterfall": tally(records),
         "items": records,
     }
 
@@ -298,13 +307,11 @@ def waterfalls(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each set's waterfall (``rag_eval.waterfall``), RGB's per condition, where measured."""
     out: dict[str, Any] = {}
     for name, result in results.items():
-        found = result.get("waterfall")
-        if not found:
-            continue
-        if name == "rgb":
-            out.update({f"rgb {condition}": w for condition, w in found.items()})
-        else:
-            out[name] = found
+        found = result.get("waterfall") or {}
+        named = found.items() if name == "rgb" else [("", found)]
+        for condition, w in named:
+            if any(w.values()):  # a record from before stages were kept has none
+                out[f"{name} {condition}".strip()] = w
     return out
 
 

@@ -30,13 +30,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rag.citations import says_not_found
 from rag.draft import Draft
 from rag.records import Hit
 
 from .metrics import answer_matches
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant, Prepared
 
 WIDE_K = 20  # the hits searched for the answer first
 ANSWERABLE_ORDER = ("search", "top-k", "gate", "focus", "model", "checks", "right")
@@ -95,6 +99,57 @@ def unanswerable_stage(gated: bool, reply: str, trail: Sequence[tuple[str, Draft
         if draft.abstained:
             return f"checks: {name}"
     return "answered"
+
+
+@dataclass
+class Traced:
+    """What each stage of the answer path handed on for one question."""
+
+    wide: list[Hit]  # the WIDE_K best hits
+    prepared: Prepared  # the top-k, the gate's decision and the sentences shown
+    reply: str  # the model's raw reply
+    trail: list[tuple[str, Draft]] = field(default_factory=list)  # each check's draft
+
+    def stage(self, answerable: bool, contains: Contains, right: bool) -> str:
+        p = self.prepared
+        gated = not p.messages
+        if not answerable:
+            return unanswerable_stage(gated, self.reply, self.trail)
+        return answerable_stage(
+            contains, wide=self.wide, top=p.hits, gated=gated,
+            shown=[x.focused for x in p.passages], reply=self.reply, trail=self.trail,
+            right=right,
+        )  # fmt: skip
+
+
+def traced(
+    assistant: Assistant, question: str, history: Any, reply: str, trail: list[tuple[str, Draft]]
+) -> Traced:
+    """The stages of one question the ``assistant`` answered with ``reply``, its checks
+    having left ``trail``: the wide search and the prompt are made again, as it made them."""
+    return Traced(
+        assistant.candidates(question, history, WIDE_K),
+        assistant.prepare(question, history),
+        reply,
+        trail,
+    )
+
+
+def texts_stage(
+    answerable: bool,
+    contains: Contains,
+    shown: Sequence[str],
+    reply: str,
+    trail: Sequence[tuple[str, Draft]],
+    right: bool,
+) -> str:
+    """The stage for a question asked over given passages (no search, gate or focus: RGB)."""
+    if not answerable:
+        return unanswerable_stage(False, reply, trail)
+    return answerable_stage(
+        contains, wide=None, top=None, gated=False, shown=shown, reply=reply, trail=trail,
+        right=right,
+    )  # fmt: skip
 
 
 def tally(records: Iterable[Mapping[str, Any]], key: str = "stage") -> dict[str, dict[str, int]]:

@@ -97,7 +97,7 @@ def test_scripted_model_gives_exact_metrics(result):
 
 def test_result_keeps_the_public_contract(result):
     assert list(contract(result)) == list(GROUPS)
-    assert set(result) == {*GROUPS, "per_kind", "items", "meta"}
+    assert set(result) == {*GROUPS, "per_kind", "waterfall", "items", "meta"}
     assert set(result["retrieval"]) == {"recall@5", "mrr@10", "ndcg@10"}
     assert set(result["answers"]) == {"accuracy", "false_abstention_rate", "n"}
     assert set(result["abstention"]) == {"accuracy", "n"}

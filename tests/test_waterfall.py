@@ -82,7 +82,7 @@ def test_the_tally_keeps_the_order_of_the_answer_path():
     assert "| checks: support | 1 (0.33) |" in table and "| all | 2 |" in table
 
 
-def test_a_replayed_suite_says_where_each_question_was_lost(settings, embedder, tmp_path):
+def test_a_suite_run_and_its_replay_say_where_each_question_was_lost(settings, embedder, tmp_path):
     from rag_eval.replay import replay_suite
     from rag_eval.suite import run_suite, suite_markdown
 
@@ -103,6 +103,11 @@ def test_a_replayed_suite_says_where_each_question_was_lost(settings, embedder, 
         )
         assert rights == correct  # "right" is exactly the set's own scoring
     assert set(replayed["waterfall"]) == {"seeds", "manuals", "squad2", "rgb mixed", "rgb negative"}
+    # The run classifies each question as it answers it, exactly as its replay does.
+    assert result["waterfall"] == replayed["waterfall"]
+    for name in ("seeds", "manuals", "squad2"):
+        stages = [i["stage"] for i in result["results"][name]["items"]]
+        assert stages == [i["stage"] for i in replayed["results"][name]["items"]]
     # Under a threshold above every confidence (0.6), the confidence check abstains on all
     # that reach it: no question is answered.
     strict = replay_suite(
