@@ -47,6 +47,7 @@ def focus(
     max_sentences: int = 6,
     per_passage: int = 3,
     speaker: bool = False,
+    follow: int = 0,
 ) -> list[Focused]:
     """Passages re-ranked by their best sentence, each cut down to its relevant sentences.
 
@@ -80,12 +81,13 @@ def focus(
             seen.add(key)
         if sum(len(v) for v in chosen.values()) >= max_sentences:
             break
-    if speaker:
-        kept = {j for js in chosen.values() for j in js}
-        for j in [j for j in ranked[:SPEAKER_SENTENCES] if j in kept]:
-            i = sentences[j][0]
-            if j > 0 and sentences[j - 1][0] == i and j - 1 not in chosen[i]:
-                chosen[i].append(j - 1)
+    kept = {j for js in chosen.values() for j in js}
+    lead = SPEAKER_SENTENCES if speaker else 0
+    for offset, best in ((-1, lead), (1, follow)):
+        for j in [j for j in ranked[:best] if j in kept]:
+            i, n = sentences[j][0], j + offset
+            if 0 <= n < len(sentences) and sentences[n][0] == i and n not in chosen[i]:
+                chosen[i].append(n)
     out = []
     for i, js in chosen.items():
         js = sorted(js)

@@ -84,7 +84,8 @@ def answerable_stage(
     if says_not_found(reply) or not contains(reply):
         return "model"
     for name, draft in trail:
-        if draft.abstained or not contains(draft.answer):
+        # A check before the support check passes the draft on with no answer written yet.
+        if draft.abstained or (draft.answer and not contains(draft.answer)):
             return f"checks: {name}"
     return "checks: scoring"  # right after every check, yet scored wrong (never seen so far)
 

@@ -36,9 +36,14 @@ WIDE = [hit(OTHER), hit(RIGHT)]
         (WIDE, WIDE, False, [RIGHT], "NOT FOUND", [], "model"),
         (WIDE, WIDE, False, [RIGHT], OTHER + " [1]", [], "model"),
         (WIDE, WIDE, False, [RIGHT], RIGHT, [("confidence", draft("", True))], "checks: confidence"),
+        (  # the confidence check passes a draft on with its answer not yet written
+            WIDE, WIDE, False, [RIGHT], RIGHT,
+            [("confidence", draft("")), ("support", draft(OTHER))], "checks: support",
+        ),
         (
             WIDE, WIDE, False, [RIGHT], RIGHT,
-            [("confidence", draft(RIGHT)), ("support", draft(OTHER))], "checks: support",
+            [("confidence", draft("")), ("support", draft(RIGHT)), ("figures", draft("", True))],
+            "checks: figures",
         ),
     ],
 )  # fmt: skip
