@@ -83,8 +83,8 @@ def focus(
             break
     kept = {j for js in chosen.values() for j in js}
     lead = SPEAKER_SENTENCES if speaker else 0
-    for offset, best in ((-1, lead), (1, follow)):
-        for j in [j for j in ranked[:best] if j in kept]:
+    for offset, top in ((-1, lead), (1, follow)):
+        for j in [j for j in ranked[:top] if j in kept]:
             i, n = sentences[j][0], j + offset
             if 0 <= n < len(sentences) and sentences[n][0] == i and n not in chosen[i]:
                 chosen[i].append(n)
