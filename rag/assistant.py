@@ -184,6 +184,7 @@ class Assistant:
             self.retriever.embedder,
             max_sentences=self.settings.focus_sentences,
             speaker=asks_who(asked),
+            follow=self.settings.focus_follow,
         )
         timings = {"retrieve": _ms(began)}
         if not focused or focused[0].best < self.settings.min_relevance:

@@ -55,7 +55,9 @@ def focus(
     sentence already kept from a better passage is not repeated. With ``speaker`` (the
     question asks who said something) the sentence before each of the ``SPEAKER_SENTENCES``
     best is kept too: articles often name the speaker there ("Jen Psaki underscored the
-    urgency. We're now at a stage where ...").
+    urgency. We're now at a stage where ..."). The sentence after each of the ``follow``
+    best is kept too: the answer often follows the sentence that matches the question ("To
+    convert to WAL mode, use the following pragma: | PRAGMA journal_mode=WAL;").
     """
     sentences: list[tuple[int, int, int]] = []  # (hit index, start, end) within hit.text
     for i, hit in enumerate(hits):

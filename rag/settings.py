@@ -49,6 +49,7 @@ class Settings:
     chunk_overlap: int = 32
     top_k: int = 4  # passages retrieved for the model
     focus_sentences: int = 5  # sentences of those passages the model is shown
+    focus_follow: int = 2  # the best of them whose next sentence is shown too
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
     min_confidence: float = 0.74  # abstain when the model's own confidence is below this

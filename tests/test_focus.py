@@ -34,6 +34,24 @@ def test_who_questions_also_see_the_sentence_that_names_the_speaker():
     assert asked == "White House press secretary Jen Psaki underscored the urgency. " + quote
 
 
+def test_the_sentence_after_the_best_ones_is_shown_too():
+    """The answer often follows the sentence that matches the question: a command after the
+    line that introduces it. Only the ``follow`` best sentences bring their next one."""
+    embedder = HashEmbedder()
+    text = (
+        "To convert a database to WAL mode, use the following pragma:\n"
+        "PRAGMA journal_mode=WAL;\n"
+        "Older readers are unaffected. A checkpoint runs later."
+    )
+    question = embedder.embed(["To convert a database to WAL mode, use the following pragma:"])[0]
+    plain = focus(question, [hit(1, text)], embedder, max_sentences=1)[0].text
+    followed = focus(question, [hit(1, text)], embedder, max_sentences=1, follow=1)[0].text
+    assert plain == "To convert a database to WAL mode, use the following pragma:"
+    assert followed == plain + " PRAGMA journal_mode=WAL;"
+    last = embedder.embed(["A checkpoint runs later."])[0]  # nothing after the last sentence
+    assert focus(last, [hit(1, text)], embedder, max_sentences=1, follow=1)[0].text == "A checkpoint runs later."
+
+
 class BatchSensitiveEmbedder(CountingEmbedder):
     """Vectors whose last digits depend on the batch, as a real model's do (the padding and the
     number of texts change how the matrices are split)."""
