@@ -184,12 +184,50 @@ def numbers_supported(claim: str, passage: str) -> bool:
     return all(n.replace(",", "").rstrip(".") in have for n in _NUMBER.findall(claim))
 
 
+# A code-like token: an option (--cached), a dotted or joined name (core.editor,
+# journal_mode=WAL, HEAD~4, alice@example.com), a snake_case name or a path (/etc/nanorc).
+_IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:--?[A-Za-z][\w-]*|[\w-]*[A-Za-z][\w-]*(?:[.=~@:][\w-]+)+"
+    r"|\w*[A-Za-z0-9]_\w*[A-Za-z0-9]\w*|/[\w.-]+(?:/[\w.-]+)*)"
+)
+_DOTTED_INITIALS = re.compile(r"(?:^|[^\w])(?:[A-Za-z]\.){2,}|^(?:[A-Za-z]\.)+[A-Za-z]?$")
+
+
+def identifiers(text: str) -> set[str]:
+    """The code-like tokens of ``text``, lowercased: like a figure, an identifier the answer
+    states must be found where it is cited, and when found it is strong evidence.
+
+    >>> sorted(identifiers("Set `core.editor` or GIT_EDITOR, run git diff --cached, see /etc/nanorc."))
+    ['--cached', '/etc/nanorc', 'core.editor', 'git_editor']
+    >>> sorted(identifiers("The U.S. and e.g. Paris held U.S.-Russia talks and/or met at 9:30 (3.5 percent)."))
+    []
+    """
+    found = set()
+    for m in _IDENTIFIER.finditer(text):
+        token = m.group(0).rstrip(".:-").strip("_")
+        if token and not _DOTTED_INITIALS.search(token) and not token.isdigit():
+            if not re.fullmatch(r"[A-Za-z]+", token):  # stripped down to a plain word
+                found.add(token.lower())
+    return found
+
+
+def identifiers_supported(claim: str, passage: str, given: frozenset[str] = frozenset()) -> bool:
+    """Every identifier the claim states that the question did not is in the passage.
+
+    >>> identifiers_supported("Set GIT_EDITOR.", "set the `GIT_EDITOR` variable"), identifiers_supported("Use --force.", "use --cached")
+    (True, False)
+    """
+    have = passage.lower()
+    return all(i in have for i in identifiers(claim) - given)
+
+
 def supports(
     claim: str, passage: str, required: set[str] | None = None, given: frozenset[str] = frozenset()
 ) -> float:
     """How well ``passage`` supports ``claim``: the share of its content words found there,
-    0 when one of its numbers is missing, and raised halfway to 1 when all of its numbers
-    are found (matching figures are strong evidence; framing words like "reports said" are not).
+    0 when one of its numbers or ``identifiers`` is missing, and raised halfway to 1 when all
+    of them are found (matching figures and identifiers are strong evidence; framing words
+    like "reports said" or "to make it your default" are not).
     Content words in ``given`` (the question's) are left out of the share when at least
     ``MIN_NEW_WORDS`` others remain: an answer restating the question in the asker's words
     ("Moscow says it won't pull its soldiers back because ...") is judged on what it adds.
@@ -222,7 +260,7 @@ def _windows(passage: str) -> list[str]:
 
 
 def _window_support(claim: str, window: str, given: frozenset[str] = frozenset()) -> float:
-    if not numbers_supported(claim, window):
+    if not numbers_supported(claim, window) or not identifiers_supported(claim, window, given):
         return 0.0
     words = set(content_words(claim))
     new = words - given
@@ -230,7 +268,8 @@ def _window_support(claim: str, window: str, given: frozenset[str] = frozenset()
         score = len(new & set(content_words(window))) / len(new)
     else:
         score = support_score(claim, window)
-    return (1.0 + score) / 2 if _NUMBER.search(claim) else score
+    specific = _NUMBER.search(claim) or identifiers(claim) - given
+    return (1.0 + score) / 2 if specific else score
 
 
 def best_quote(claim: str, passage: Passage) -> str:
@@ -281,10 +320,13 @@ def name_in(name: str, text: str) -> bool:
     (True, True, False)
     >>> name_in("Russia's", "the Russian dates"), name_in("Johnson's", "Johnston said so")
     (True, False)
+    >>> name_in("Git", "run git diff --cached")
+    True
     """
     name, text = name.replace("’", "'"), text.replace("’", "'")
     name = name.removesuffix("'s")  # a possessive names the same thing: Russia's, Russia
-    if re.search(rf"\b{re.escape(name)}\b", text):
+    # Any case: a name the text writes in lower case (a command: git, nano) is the same name.
+    if re.search(rf"\b{re.escape(name)}\b", text, re.I):
         return True
     if len(name) >= 7 and any(
         _transliterated(name, m.group(0))
@@ -333,7 +375,7 @@ def check(
     passages = date_passages(passages)
     hits = [p.hit for p in passages]
     given = {w.lower() for w in re.findall(r"\w+", question)}
-    asked = frozenset(content_words(spell_numbers(question)))
+    asked = frozenset(content_words(spell_numbers(question))) | identifiers(question)
     topic = _stems(question)
     counted = _stems(" ".join(_HOW_MANY.findall(question)))  # "how many tanks" -> {"tank"}
     if says_not_found(reply) and not _has_supported_claim(reply, passages, threshold):

@@ -81,10 +81,11 @@ def assistant(settings: Settings, embedder: HashEmbedder, generator: ScriptedGen
     from rag.assistant import Assistant
 
     # BM25 ranks the seeds sensibly with a fake embedder; the hybrid path has its own tests.
-    # The fake ranks sentences unlike the real model: with six shown, the sentences these
-    # tests' scripted answers quote are always among them.
+    # The fake ranks sentences unlike the real model: with six shown (and no sentence added
+    # after the best ones), the sentences these tests' scripted answers quote are always
+    # among them, first where they are quoted first.
     a = Assistant(
-        settings.with_(min_relevance=0.05, retrieval="bm25", focus_sentences=6),
+        settings.with_(min_relevance=0.05, retrieval="bm25", focus_sentences=6, focus_follow=0),
         embedder=embedder,
         generator=generator,
     )

@@ -197,3 +197,38 @@ def test_an_uncited_claim_goes_to_the_passage_holding_most_of_its_words_when_the
     ]
     c = check("Blinken will meet with Lavrov in Geneva on Friday.", passages, "Where did Blinken and Lavrov meet?")
     assert c.text == "Blinken will meet with Lavrov in Geneva on Friday [2]."
+
+
+MANUAL = [
+    hit(1, "If you want to configure an editor specifically for Git, you can either set the `core.editor` configuration value or the `GIT_EDITOR` environment variable."),
+    hit(2, "You can see what is about to be committed using _git diff_ with the --cached option:\n$ git diff --cached"),
+]
+
+
+def test_an_identifier_the_passage_states_backs_the_sentence_beyond_its_phrasing():
+    """Like a figure, a code-like identifier found where it is cited is strong evidence; the
+    model's own framing ("to make nano your default editor") need not be found."""
+    question = "I'd like nano to open whenever Git asks for a commit message. Which environment variable can do that?"
+    reply = "To make nano your default editor for Git commit messages, you can set the `GIT_EDITOR` environment variable to `nano` [1]."
+    c = check(reply, MANUAL, question)
+    assert not c.abstained and "GIT_EDITOR" in c.text and [x.n for x in c.citations] == [1]
+
+
+def test_an_identifier_no_passage_states_is_not_backed():
+    question = "Which environment variable makes Git open nano for commit messages?"
+    c = check("You can set the `NANO_EDITOR` environment variable to configure an editor for Git [1].", MANUAL, question)
+    assert c.abstained
+
+
+def test_an_identifier_the_question_gives_need_not_be_found_again():
+    question = "What does `journal_size_limit` limit?"
+    passages = [hit(1, "The journal size limit caps the size of the journal file left behind after a transaction.")]
+    c = check("The `journal_size_limit` pragma caps the size of the journal file left behind [1].", passages, question)
+    assert not c.abstained
+
+
+def test_a_name_the_passage_writes_in_lower_case_is_found():
+    question = "In Git, what shows me the changes about to be committed?"
+    reply = "In Git, you can see what is about to be committed using `git diff --cached` with the --cached option [2]."
+    c = check(reply, MANUAL, question)
+    assert not c.abstained and "git diff --cached" in c.text
