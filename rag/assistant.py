@@ -339,6 +339,7 @@ class Assistant:
             search=lambda query, k: self.retriever.search(query, k=k),
             embed=lambda texts: [list(v) for v in embedder.embed(texts)],
             min_confidence=self.settings.min_confidence,
+            min_answers=self.settings.min_answers,
         )
         draft = p.draft(reply)
         draft.confidence = sure
@@ -368,7 +369,11 @@ class Prepared:
 def answer_of(
     draft: Draft, timings: dict[str, float], model: str, likelihood: dict[str, Any]
 ) -> Answer:
-    """The ``Answer`` a checked ``draft`` gives: its answer and citations, or the abstention."""
+    """The ``Answer`` a checked ``draft`` gives: its answer and citations, or the abstention.
+    The model's judgement whether the cited passages answer the question, when it was asked
+    (``rag.checks.answers``), is kept beside its other probabilities as ``answers``."""
+    if draft.judged is not None:
+        likelihood = {**likelihood, "answers": draft.judged}
     if draft.abstained:
         return Answer(
             ABSTAIN_TEXT, True, [], timings, draft.hits, model, draft.confidence, likelihood

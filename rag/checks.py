@@ -13,6 +13,10 @@ check              setting                     what it does
                                                supports (``rag.citations.check``); off:
                                                the reply is taken as written, its
                                                markers as its citations
+``answers``        ``RAG_MIN_ANSWERS``         abstains when the model, shown only the cited
+                                               passages and the question, says they answer
+                                               it with less than the setting's probability
+                                               (one prompt read, nothing generated)
 ``figures``        ``RAG_VERIFY_FIGURES``      asks the model whether the cited passage
                                                says each figure stated (``rag.verify``)
 ``dates``          ``RAG_DATE_WEEKDAYS``       dates a weekday the answer copied bare
@@ -43,7 +47,7 @@ from .citations import (
 from .conflicts import figures, note_differences
 from .draft import Draft, date_passage
 from .generation import Generator
-from .prompting import NOT_FOUND, Templates
+from .prompting import NOT_FOUND, Templates, render
 from .records import Hit
 from .settings import Settings
 from .verify import verify_figures
@@ -64,6 +68,7 @@ class Tools:
     search: Search | None = None
     embed: Embed | None = None
     min_confidence: float = 0.0
+    min_answers: float = 0.0
 
 
 Check = Callable[[Draft, Tools], Draft]
@@ -99,6 +104,31 @@ def as_written(draft: Draft) -> Draft:
     said = strip_markers(text)
     citations = [cite(n, shown[n - 1].hit, best_quote(said, shown[n - 1])) for n in sorted(cited)]
     return replace(draft, answer=text, citations=citations, abstained=False)
+
+
+def answers(draft: Draft, tools: Tools) -> Draft:
+    """An answer whose cited passages, asked about alone, the model doubts answer the
+    question is an abstention. Every word of an answer may be in its passage and still not
+    answer what was asked (asked what grows more adept with age, "the skin becomes less
+    adept"); the support check cannot see that, the model asked exactly that can. The
+    probability is read from the first step of the reply (``yes_probability``): a prompt is
+    read, nothing generated. A generator that cannot tell leaves the answer as it is."""
+    judge = getattr(tools.generator, "yes_probability", None)
+    if not tools.templates.answers or judge is None or not draft.citations:
+        return draft
+    shown = {p.n: p.shown for p in draft.passages}
+    evidence = "\n\n".join(shown[c.n] for c in draft.citations if c.n in shown)
+    messages = [
+        {"role": "system", "content": tools.templates.system},
+        {
+            "role": "user",
+            "content": render(tools.templates.answers, evidence=evidence, question=draft.topic),
+        },
+    ]
+    draft.judged = judge(messages)
+    if draft.judged is not None and draft.judged < tools.min_answers:
+        return replace(draft, answer="", citations=[], abstained=True)
+    return draft
 
 
 def figures_said(draft: Draft, tools: Tools) -> Draft:
@@ -164,6 +194,7 @@ def conflicts(draft: Draft, tools: Tools) -> Draft:
 CHECKS: tuple[tuple[str, str, Check], ...] = (
     ("confidence", "min_confidence", sure),
     ("support", "check_support", support),
+    ("answers", "min_answers", answers),
     ("figures", "verify_figures", figures_said),
     ("dates", "date_weekdays", dates),
     ("conflicts", "note_conflicts", conflicts),

@@ -68,6 +68,9 @@ _CLAUSES = re.compile(r",\s+and\s+(?=\w+\s+\w+)|;\s+")
 _HOW_MANY = re.compile(
     r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I
 )  # two words: "additional forces"
+# What a question asks for rather than about: "how many", "how long" say what kind of answer
+# is wanted and need not be echoed by it ("How many members are there?": "There are 129.").
+_ASKING = re.compile(r"\bhow\s+(?:many|much|long|often|far|old|big|large|soon|tall)\b", re.I)
 _ABSTAIN = re.compile(
     r"not found|(?:do(?:es)?n[o’']t|do(?:es)? not|cannot|can't|can not) (?:contain|mention|say|"
     r"provide|specify|state|answer|find|include)|no (?:information|mention|answer)|"
@@ -320,13 +323,14 @@ def name_in(name: str, text: str) -> bool:
     (True, True, False)
     >>> name_in("Russia's", "the Russian dates"), name_in("Johnson's", "Johnston said so")
     (True, False)
-    >>> name_in("Git", "run git diff --cached")
-    True
+    >>> name_in("Git", "run git diff --cached"), name_in("Norman", "the Normans came")
+    (True, True)
     """
     name, text = name.replace("’", "'"), text.replace("’", "'")
     name = name.removesuffix("'s")  # a possessive names the same thing: Russia's, Russia
-    # Any case: a name the text writes in lower case (a command: git, nano) is the same name.
-    if re.search(rf"\b{re.escape(name)}\b", text, re.I):
+    # Any case: a name the text writes in lower case (a command: git, nano) is the same name;
+    # and its plural or possessive (Norman, the Normans, Norman's).
+    if re.search(rf"\b{re.escape(name)}(?:e?s|'s)?\b", text, re.I):
         return True
     if len(name) >= 7 and any(
         _transliterated(name, m.group(0))
@@ -376,7 +380,7 @@ def check(
     hits = [p.hit for p in passages]
     given = {w.lower() for w in re.findall(r"\w+", question)}
     asked = frozenset(content_words(spell_numbers(question))) | identifiers(question)
-    topic = _stems(question)
+    topic = _stems(_ASKING.sub(" ", question))
     counted = _stems(" ".join(_HOW_MANY.findall(question)))  # "how many tanks" -> {"tank"}
     if says_not_found(reply) and not _has_supported_claim(reply, passages, threshold):
         return Checked("", [], True, [])

@@ -78,6 +78,7 @@ class Draft:
     citations: list[Citation] = field(default_factory=list)
     abstained: bool = False
     dropped: list[str] = field(default_factory=list)  # sentences removed as unsupported
+    judged: float | None = None  # the model's P(yes): do the cited passages answer it?
     shown: int = 0  # how many of ``passages`` the model saw
     confidence: float | None = None  # the model's own (``rag.confidence``)
 

@@ -11,6 +11,10 @@ reply only when it gives that reply at least that probability; otherwise its fir
 be something else (llama.cpp only; a remote server decodes as it likes). Greedy decoding
 declines whenever "NOT" is the single most likely first token, often at 30-40 % with the
 answer in front of it (docs/experiments.md); an attempted answer still has to pass the checker.
+
+``yes_probability(messages)`` reads a yes/no question's answer from the model's first step
+without generating: the probability it gives "yes" against "no" (None where the model's
+probabilities cannot be seen). A judgement costs reading a prompt, not writing a reply.
 """
 
 from __future__ import annotations
@@ -213,6 +217,48 @@ class LlamaCppGenerator:
 
         return LogitsProcessorList([processor])
 
+    def yes_probability(self, messages: Messages) -> float | None:
+        """P(yes) / (P(yes) + P(no)) at the first step of the reply to ``messages``, over
+        every single-token spelling of either word (yes, Yes, " YES", ...)."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        yes, no = self._answer_tokens()
+        seen: list[float] = []
+
+        def processor(_input_ids: Any, scores: Any) -> Any:
+            if not seen:
+                shifted = np.exp(scores - scores.max())
+                seen.extend([float(shifted[yes].sum()), float(shifted[no].sum())])
+            return scores
+
+        with self._lock:
+            self._reading_prompt = True
+            for _ in self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0.0,
+                top_k=1,
+                max_tokens=1,
+                stream=True,
+                logits_processor=LogitsProcessorList([processor]),
+            ):
+                pass
+        return _share(seen)
+
+    def _answer_tokens(self) -> tuple[list[int], list[int]]:
+        """The single tokens spelling yes and no, in any case, with or without a space."""
+        if "yes/no" not in self._openings:
+            for word in ("yes", "no"):
+                found = set()
+                for spelled in (word, word.capitalize(), word.upper()):
+                    for piece in (spelled, " " + spelled):
+                        tokens = self._llm.tokenize(piece.encode(), add_bos=False, special=False)
+                        if len(tokens) == 1:
+                            found.add(tokens[0])
+                self._openings[word] = sorted(found)
+            self._openings["yes/no"] = []
+        return self._openings["yes"], self._openings["no"]
+
     def _opening_tokens(self, text: str) -> list[int]:
         """Single tokens a reply starting with ``text`` can open with: the first word's
         prefixes of two or more letters, with and without a leading space ("NO", " NOT")."""
@@ -347,6 +393,37 @@ class OpenAIGenerator:
                 f"Cannot reach the model server at {self._url} ({exc}): check RAG_LLM_URL."
             ) from None
 
+    def yes_probability(self, messages: Messages) -> float | None:
+        """P(yes) against P(no) from the server's top log-probabilities of the first token,
+        or None when it sends none (not every server does)."""
+        import math
+
+        import httpx
+
+        body = {
+            "model": self.name, "messages": messages, "temperature": 0.0, "max_tokens": 1,
+            "seed": 0, "logprobs": True, "top_logprobs": 20,
+        }  # fmt: skip
+        try:
+            response = self._client.post(self._url, json=body)
+            choice = (response.json().get("choices") or [{}])[0]
+        except (httpx.HTTPError, ValueError):
+            return None  # the judgement is optional: the answer stands on its other checks
+        content = (choice.get("logprobs") or {}).get("content") or [{}]
+        seen = [0.0, 0.0]
+        for top in content[0].get("top_logprobs") or []:
+            word = str(top.get("token", "")).strip().lower()
+            if word in ("yes", "no"):
+                seen[word == "no"] += math.exp(float(top["logprob"]))
+        return _share(seen)
+
+
+def _share(seen: list[float]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) from ``[P(yes), P(no)]``; None when neither was seen."""
+    if len(seen) != 2 or seen[0] + seen[1] <= 0.0:
+        return None
+    return round(seen[0] / (seen[0] + seen[1]), 4)
+
 
 def token_probabilities(choice: dict[str, Any]) -> list[float]:
     """The probabilities of the tokens in one streamed OpenAI ``choice`` (``logprobs``).
@@ -378,13 +455,16 @@ class ScriptedGenerator:
         n_ctx: int = 4096,
         name: str = "scripted",
         likelihood: Likelihood | None = None,
+        yes: Callable[[Messages], float | None] | float | None = None,
     ) -> None:
         self._script = script if callable(script) else (lambda _messages: script)
         self._likelihood = likelihood  # what every reply reports, when given
+        self._yes = yes if callable(yes) else (lambda _messages: yes)  # ``yes_probability``
         self.n_ctx = n_ctx
         self.name = name
         self.calls: list[Messages] = []
         self.declines: list[Decline | None] = []  # what each call allowed (see ``Decline``)
+        self.judged: list[Messages] = []  # the prompts ``yes_probability`` was asked
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -404,3 +484,7 @@ class ScriptedGenerator:
         words = self._script(messages).split(" ")
         for i, word in enumerate(words[:max_tokens]):
             yield word if i == 0 else " " + word
+
+    def yes_probability(self, messages: Messages) -> float | None:
+        self.judged.append(messages)
+        return self._yes(messages)

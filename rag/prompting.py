@@ -37,6 +37,8 @@ class Templates:
     whole: str = ""
     whole_user: str = ""
     whole_combine: str = ""
+    # Optional (answers.md): does $evidence answer $question? yes/no, read from the first step.
+    answers: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -61,6 +63,7 @@ def load_templates(folder: Path) -> Templates:
             optional("whole"),
             optional("whole-part"),
             optional("whole-combine"),
+            optional("answers"),
         )
     except OSError as exc:
         raise SettingsError(

@@ -110,7 +110,8 @@ class Answer:
     # How sure the model was of this answer, 0-1, from its own probabilities (see
     # ``rag.confidence``); None when the model was not asked or its probabilities are unknown.
     confidence: float | None = None
-    # The probabilities it came from: ``decline`` (of opening with NOT FOUND) and ``tokens``.
+    # The probabilities it came from: ``decline`` (of opening with NOT FOUND) and ``tokens``;
+    # ``answers``, where asked, the model's probability that the cited passages answer it.
     likelihood: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,6 +54,7 @@ class Settings:
     min_relevance: float = 0.40  # below this the assistant abstains without asking the model
     min_confidence: float = 0.74  # abstain when the model's own confidence is below this
     check_support: bool = True  # keep only sentences a cited passage supports
+    min_answers: float = 0.0  # abstain when the model, asked alone, says the cited text answers the question with less than this (0: never ask)
     verify_figures: bool = True  # ask the model whether the passage says each figure stated
     date_weekdays: bool = True  # date a weekday the answer gives bare
     note_conflicts: bool = True  # quote other articles' different figures for what it counts
@@ -91,6 +92,10 @@ class Settings:
         if not 0.0 <= self.min_confidence <= 1.0:
             raise SettingsError(
                 f"RAG_MIN_CONFIDENCE={self.min_confidence} must be between 0 and 1 (0: never abstain on confidence)."
+            )
+        if not 0.0 <= self.min_answers <= 1.0:
+            raise SettingsError(
+                f"RAG_MIN_ANSWERS={self.min_answers} must be between 0 and 1 (0: never ask)."
             )
         if not 0.0 <= self.decline_confidence <= 1.0:
             raise SettingsError("RAG_DECLINE_CONFIDENCE must be between 0 and 1.")

@@ -26,11 +26,13 @@ def tools(verdict: str = "yes") -> Tools:
 
 def test_every_check_has_a_setting_that_turns_it_off():
     fields = {f.name: f.default for f in dataclasses.fields(Settings)}
-    assert [name for name, _, _ in CHECKS] == ["confidence", "support", "figures", "dates", "conflicts"]
-    for _, setting, _ in CHECKS[1:]:
-        assert fields[setting] is True
+    assert [name for name, _, _ in CHECKS] == [
+        "confidence", "support", "answers", "figures", "dates", "conflicts"
+    ]
+    for name, setting, _ in CHECKS[1:]:
+        assert fields[setting] is True or name == "answers"
     check = {name: fn for name, _, fn in CHECKS}
-    assert enabled(Settings(min_confidence=0.5)) == [fn for _, _, fn in CHECKS]
+    assert enabled(Settings(min_confidence=0.5, min_answers=0.5)) == [fn for _, _, fn in CHECKS]
     assert enabled(Settings(min_confidence=0.0, verify_figures=False, note_conflicts=False)) == [
         check["support"], check["dates"]
     ]
@@ -66,6 +68,20 @@ def test_the_figure_check_asks_the_model_and_off_does_not():
     assert on.abstained and len(generator.calls) == 1
     off = review(draft(reply), Tools(generator, TEMPLATES), enabled(Settings(check_support=False, verify_figures=False)))
     assert off.answer == reply and len(generator.calls) == 1
+
+
+def test_the_answers_check_asks_whether_the_cited_passages_answer_the_question():
+    reply = "The meeting lasted around 90 minutes [1]."
+    settings = Settings(min_answers=0.5, verify_figures=False, note_conflicts=False)
+    for said, abstained in ((0.2, True), (0.9, False), (None, False)):
+        model = ScriptedGenerator(yes=said)
+        checked = review(draft(reply), Tools(model, TEMPLATES, min_answers=0.5), enabled(settings))
+        assert checked.abstained is abstained and checked.judged == said
+        asked = model.judged[0][1]["content"]  # the cited passage and the question, no answer
+        assert "Text: Blinken will travel" in asked and "Question: How long did it last?" in asked
+    off = ScriptedGenerator(yes=0.0)
+    review(draft(reply), Tools(off, TEMPLATES), enabled(Settings(note_conflicts=False)))
+    assert off.judged == []  # RAG_MIN_ANSWERS=0: never asked
 
 
 def test_the_dates_check_dates_a_bare_weekday_and_off_leaves_it():

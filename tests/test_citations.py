@@ -232,3 +232,19 @@ def test_a_name_the_passage_writes_in_lower_case_is_found():
     reply = "In Git, you can see what is about to be committed using `git diff --cached` with the --cached option [2]."
     c = check(reply, MANUAL, question)
     assert not c.abstained and "git diff --cached" in c.text
+
+
+def test_how_many_needs_no_echo_of_how_many():
+    """A count answers "how many" without the word "many": the question's asking words are
+    not its topic."""
+    p = "Of the 129 members, 73 are elected to represent constituencies."
+    checked = check("There are 129 members. [1]", [Hit("a", "c", 1, p, 0, len(p))], "How many members are there?")
+    assert checked.text == "There are 129 members [1]."
+
+
+def test_a_name_is_found_in_its_plural():
+    p = 'The name "Normans" comes from Old Norse, to mean "Norseman, Viking". Later they settled.'
+    q = "What is the original meaning of the word Norman?"
+    reply = 'The original meaning of the word Norman was "Norseman, Viking".'
+    checked = check(reply, [Hit("a", "c", 1, p, 0, len(p))], q)
+    assert not checked.abstained and checked.citations[0].n == 1

@@ -256,3 +256,25 @@ def test_default_model_summary_of_a_seed_article_is_several_sentences_each_cited
     sentences = [s for s in re.split(r"(?<=\])\.?\s+", answer.answer.strip()) if s]
     assert len(sentences) >= 3, answer.answer
     assert all(re.search(r"\[\d+\]", s) for s in sentences), answer.answer  # every one cited
+
+
+def test_default_model_judges_whether_a_text_answers_a_question(default_generator):
+    """``yes_probability`` reads the model's yes against no at the first step: higher for a
+    question the text answers than for one about the same text it does not answer, and the
+    same numbers when asked again."""
+    from rag.prompting import load_templates, render
+
+    templates = load_templates(PROJECT_ROOT / "prompts")
+    text = "The talks in Geneva lasted around 90 minutes, Blinken told reporters afterwards."
+
+    def asked(question: str) -> float:
+        user = render(templates.answers, evidence=text, question=question)
+        p = default_generator.yes_probability(
+            [{"role": "system", "content": templates.system}, {"role": "user", "content": user}]
+        )
+        assert p is not None and 0.0 < p < 1.0
+        return p
+
+    answered, other = asked("How long did the Geneva talks last?"), asked("Who hosted the Geneva talks?")
+    assert answered > other
+    assert asked("How long did the Geneva talks last?") == answered
