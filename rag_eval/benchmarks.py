@@ -342,7 +342,10 @@ def check_texts_reply(
     draft = Draft(question, question, shown, reply)
     draft.confidence = confidence(likelihood)
     tools = Tools(
-        generator, load_templates(settings.prompts), min_confidence=settings.min_confidence
+        generator,
+        load_templates(settings.prompts),
+        min_confidence=settings.min_confidence,
+        min_answers=settings.min_answers,
     )
     draft = review(draft, tools, enabled(settings, leave_out=["conflicts"]), trail)
     return answer_of(draft, {}, generator.name, asdict(likelihood))
