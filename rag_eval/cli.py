@@ -72,11 +72,12 @@ _FLAGS = {
 @click.option(
     "--suite",
     is_flag=True,
-    help="Run every set (seeds, manuals, SQuAD 2.0 by article, RGB) in one run, side by side.",
+    help="Run every set (seeds, manuals, PDFs, SQuAD 2.0 by article, RGB) in one run, "
+    "side by side.",
 )
 @click.option(
     "--sets",
-    default="seeds,manuals,squad2,rgb",
+    default="seeds,manuals,pdfs,squad2,rgb",
     show_default=True,
     help="With --suite or --replay: which sets, in this order (comma-separated).",
 )
@@ -134,9 +135,9 @@ def eval_command(
         return
     if suite or replay is not None:
         names = [n.strip() for n in sets.split(",") if n.strip()]
-        unknown = sorted(set(names) - {"seeds", "manuals", "squad2", "rgb"})
+        unknown = sorted(set(names) - {"seeds", "manuals", "pdfs", "squad2", "rgb"})
         if unknown or not names:
-            raise InputError(f"--sets {sets!r}: choose from seeds, manuals, squad2, rgb.")
+            raise InputError(f"--sets {sets!r}: choose from seeds, manuals, pdfs, squad2, rgb.")
         _run_suite(settings, limit, compare, out, as_json, command, replay, names)
         return
     if benchmark:
@@ -317,7 +318,7 @@ def _command_line(name: str, params: dict[str, Any]) -> str:
         if value in (None, False) or value in (
             DEFAULT_SET,
             RESULTS_DIR,
-            "seeds,manuals,squad2,rgb",
+            "seeds,manuals,pdfs,squad2,rgb",
         ):
             continue
         parts += [_FLAGS[key]] if value is True else [_FLAGS[key], str(value)]

@@ -113,6 +113,11 @@ def _problem(row: Any) -> str:
             return f"{name!r} must be a list of strings"
     if row["answerable"] and not row["answers"] and not row.get("all_of"):
         return "an answerable question needs 'answers' or 'all_of'"
+    pages = row.get("pages", [])
+    if not isinstance(pages, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in pages
+    ):
+        return "'pages' must be a list of page numbers (integers from 1)"
     history = row.get("history", [])
     if not isinstance(history, list) or not all(
         isinstance(t, dict) and isinstance(t.get("question"), str) for t in history
@@ -237,6 +242,12 @@ def score_item(
 
     ``correct`` means the right behaviour: for an answerable question, not abstained and
     ``answer_matches(answer, answers, all_of)``; for an unanswerable one, abstained.
+
+    A question with ``pages`` (the PDF pages, from 1, that state its answer) also gets
+    ``expected_pages``, ``cited_pages`` (``[source, page]`` of each citation that has a
+    page) and ``cites_page``: for a right answer, whether one of its citations is of one of
+    the expected ``sources`` (any file when there are none) on one of those pages; None
+    when the answer is not right (or the question unanswerable).
     """
     answerable = bool(question["answerable"])
     if answerable:
@@ -255,7 +266,7 @@ def score_item(
         citation_support(answer.answer, answer.citations) if not answer.abstained else Support(0, 0)
     )
     cited = list(dict.fromkeys(c.source for c in answer.citations))
-    return {
+    item: dict[str, Any] = {
         "id": question["id"],
         "kind": question["kind"],
         "question": question["question"],
@@ -276,6 +287,28 @@ def score_item(
         "confidence": answer.confidence,
         "likelihood": answer.likelihood,
     }
+    if "pages" in question:
+        item.update(page_citation(question, answer, bool(answerable and correct)))
+    return item
+
+
+def page_citation(question: Mapping[str, Any], answer: Answer, right: bool) -> dict[str, Any]:
+    """The page fields of a question with ``pages``: see :func:`score_item`.
+
+    >>> q = {"pages": [3], "sources": ["a.pdf"]}
+    >>> cite = lambda source, page: Citation(1, source, "c", 0, 1, "x", page=page)
+    >>> page_citation(q, Answer("x", False, [cite("a.pdf", 2), cite("a.pdf", 3)]), True)
+    {'expected_pages': [3], 'cited_pages': [['a.pdf', 2], ['a.pdf', 3]], 'cites_page': True}
+    >>> page_citation(q, Answer("x", False, [cite("b.pdf", 3)]), True)["cites_page"]
+    False
+    >>> page_citation(q, Answer("x", False, [cite("a.pdf", 3)]), False)["cites_page"] is None
+    True
+    """
+    expected = [int(p) for p in question["pages"]]
+    sources = set(question.get("sources") or [])
+    cited = [[c.source, c.page] for c in answer.citations if c.page is not None]
+    hit = any(page in expected and (not sources or source in sources) for source, page in cited)
+    return {"expected_pages": expected, "cited_pages": cited, "cites_page": hit if right else None}
 
 
 # --------------------------------------------------------------------------------------
@@ -301,6 +334,9 @@ def aggregate(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     Every rate is a share in [0, 1]; a rate with nothing to count is 0.0. Latencies are
     over all questions, including those the relevance gate answered without the model.
+    When some questions have ``pages`` (PDF sets), ``citations`` also holds ``page_right``,
+    the share of their right answers that cite a right page (``cites_page``), and
+    ``n_page_scored``, how many right answers that share is over.
     """
     answerable = [i for i in items if i["answerable"]]
     unanswerable = [i for i in items if not i["answerable"]]
@@ -313,7 +349,7 @@ def aggregate(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     kinds: dict[str, list[Mapping[str, Any]]] = {}
     for item in items:
         kinds.setdefault(item["kind"], []).append(item)
-    return {
+    result: dict[str, Any] = {
         "retrieval": {
             name: _mean([i["retrieval"][name] for i in answerable])
             for name in ("recall@5", "mrr@10", "ndcg@10")
@@ -353,6 +389,13 @@ def aggregate(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "waterfall": tally(items),  # where each question was lost (rag_eval.waterfall)
     }
+    if any("expected_pages" in i for i in items):  # only sets with pages: others unchanged
+        scored = [i for i in items if i.get("cites_page") is not None]
+        result["citations"]["page_right"] = _share(
+            sum(bool(i["cites_page"]) for i in scored), len(scored)
+        )
+        result["citations"]["n_page_scored"] = len(scored)
+    return result
 
 
 def contract(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def replay_suite(
     generator = generator or _load_generator(settings)
     results: dict[str, dict[str, Any]] = {}
     for name, old in result["results"].items():
-        if name in ("seeds", "manuals"):
+        if name in QUESTION_SETS:  # the hand-written sets: seeds, manuals, pdfs
             results[name] = _replay_set(name, old, settings, embedder, generator)
         elif name == "squad2":
             results[name] = _replay_squad(old, settings, embedder, generator, data_dir)

@@ -4,6 +4,9 @@
 
 * ``seeds``: the seed set (``eval/questions.jsonl``) over ``seeds/``;
 * ``manuals``: ``eval/sets/manuals`` over its own documents (SQLite, Git and nano manuals);
+* ``pdfs``: ``eval/sets/pdfs`` over its own three PDF files; its answerable questions also
+  give the PDF pages that state the answer, so a right answer is also judged by the page it
+  cites (``page_right``);
 * ``squad2``: SQuAD 2.0, each of the 16 articles of ``../shared/datasets`` ingested as one
   document, ``SQUAD_PER_ARTICLE`` answerable and as many unanswerable questions drawn from
   each (seeded). An answer counts when it contains a gold answer; its citation counts only
@@ -39,13 +42,15 @@ from .waterfall import gold, tally, traced
 
 Progress = Callable[[int, int, str], None]
 
-SETS = ("seeds", "manuals", "squad2", "rgb")
+SETS = ("seeds", "manuals", "pdfs", "squad2", "rgb")
 SEED_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
 MANUALS = PROJECT_ROOT / "eval" / "sets" / "manuals"
+PDFS = PROJECT_ROOT / "eval" / "sets" / "pdfs"
 # The hand-written sets: (question file, the folder of documents they are asked over).
 QUESTION_SETS = {
     "seeds": (SEED_SET, PROJECT_ROOT / "seeds"),
     "manuals": (MANUALS / "questions.jsonl", MANUALS / "docs"),
+    "pdfs": (PDFS / "questions.jsonl", PDFS / "docs"),
 }
 SQUAD_PER_ARTICLE = 3  # answerable questions per article, and as many unanswerable ones
 
@@ -71,7 +76,7 @@ def run_suite(
     seconds: dict[str, float] = {}
     for name in sets:
         began = time.perf_counter()
-        if name in ("seeds", "manuals"):
+        if name in QUESTION_SETS:
             set_file, docs = QUESTION_SETS[name]
             assistant = seed_assistant(
                 settings, embedder=embedder, generator=generator, seeds=docs, name=name
@@ -106,7 +111,8 @@ def run_suite(
 def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
     """The figures a set is judged by, the same names across sets where they mean the same:
     ``answered_right`` (answerable questions answered right), ``abstained`` (unanswerable
-    ones abstained), ``false_abstention`` and the set's own citation figure."""
+    ones abstained), ``false_abstention`` and the set's own citation figure (for a set with
+    pages, also ``page_right``: right answers citing a page that states the answer)."""
     if name == "rgb":
         return {
             "mixed_right": result["mixed"]["accuracy"],
@@ -127,7 +133,7 @@ def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
             "n_unanswerable": u["n"],
             "total_p50_ms": result["latency_ms"]["total_p50"],
         }
-    return {
+    figures = {
         "answered_right": result["answers"]["accuracy"],
         "cites_expected": result["citations"]["source_recall"],
         "false_abstention": result["answers"]["false_abstention_rate"],
@@ -137,6 +143,10 @@ def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
         "n_unanswerable": result["abstention"]["n"],
         "total_p50_ms": result["latency_ms"]["total_p50"],
     }
+    if "page_right" in result["citations"]:  # a set whose questions give pages (PDFs)
+        figures["page_right"] = result["citations"]["page_right"]
+        figures["n_page_scored"] = result["citations"]["n_page_scored"]
+    return figures
 
 
 def squad_by_article(

@@ -97,7 +97,7 @@ def test_a_suite_run_and_its_replay_say_where_each_question_was_lost(settings, e
     quick = settings.with_(min_relevance=0.0, min_confidence=0.0)
     result = run_suite(quick, limit=6, embedder=embedder, generator=generator)
     replayed = replay_suite(result, quick, embedder=embedder, generator=generator)
-    for name in ("seeds", "manuals", "squad2"):
+    for name in ("seeds", "manuals", "pdfs", "squad2"):
         items = replayed["results"][name]["items"]
         counts = replayed["waterfall"][name]
         assert sum(counts["answerable"].values()) == sum(i["answerable"] for i in items)
@@ -107,10 +107,12 @@ def test_a_suite_run_and_its_replay_say_where_each_question_was_lost(settings, e
             1 for i in items if i["answerable"] and i.get("correct", i.get("answer_match"))
         )
         assert rights == correct  # "right" is exactly the set's own scoring
-    assert set(replayed["waterfall"]) == {"seeds", "manuals", "squad2", "rgb mixed", "rgb negative"}
+    assert set(replayed["waterfall"]) == {
+        "seeds", "manuals", "pdfs", "squad2", "rgb mixed", "rgb negative",
+    }  # fmt: skip
     # The run classifies each question as it answers it, exactly as its replay does.
     assert result["waterfall"] == replayed["waterfall"]
-    for name in ("seeds", "manuals", "squad2"):
+    for name in ("seeds", "manuals", "pdfs", "squad2"):
         stages = [i["stage"] for i in result["results"][name]["items"]]
         assert stages == [i["stage"] for i in replayed["results"][name]["items"]]
     # Under a threshold above every confidence (0.6), the confidence check abstains on all
