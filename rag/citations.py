@@ -65,9 +65,9 @@ _LEADIN = re.compile(
 )
 # Two statements joined into one sentence, each of which may come from its own passage.
 _CLAUSES = re.compile(r",\s+and\s+(?=\w+\s+\w+)|;\s+")
-_HOW_MANY = re.compile(
-    r"\bhow (?:many|much)\s+(\w+(?:\s+\w+)?)", re.I
-)  # two words: "additional forces"
+# What "how many" counts (two words: "additional forces"); "how much" asks for a quantity
+# ("how much memory": "32 megabytes") whose noun an answer need not repeat.
+_HOW_MANY = re.compile(r"\bhow many\s+(\w+(?:\s+\w+)?)", re.I)
 # What a question asks for rather than about: "how many", "how long" say what kind of answer
 # is wanted and need not be echoed by it ("How many members are there?": "There are 129.").
 _ASKING = re.compile(r"\bhow\s+(?:many|much|long|often|far|old|big|large|soon|tall)\b", re.I)
@@ -177,14 +177,21 @@ def strip_headers(reply: str) -> str:
     return _HEADER.sub("", _LEADIN.sub("", reply)).strip()
 
 
-def numbers_supported(claim: str, passage: str) -> bool:
-    """Every number in the claim appears in the passage (thousands separators ignored).
+def numbers_supported(claim: str, passage: str, given: frozenset[str] = frozenset()) -> bool:
+    """Every number in the claim appears in the passage (thousands separators ignored),
+    except those in ``given``: the question's own figures ("set to 28") are the asker's.
 
     >>> numbers_supported("about 90 minutes", "lasted around 90 minutes"), numbers_supported("190,000 troops", "100,000 troops")
     (True, False)
+    >>> numbers_supported("At 28 it takes 32 MB.", "32 MB"), numbers_supported("At 28 it takes 32 MB.", "32 MB", frozenset({"28"}))
+    (False, True)
     """
     have = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(passage)}
-    return all(n.replace(",", "").rstrip(".") in have for n in _NUMBER.findall(claim))
+    return all(n in have or n in given for n in _figures(claim))
+
+
+def _figures(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
 # A code-like token: an option (--cached), a dotted or joined name (core.editor,
@@ -263,16 +270,26 @@ def _windows(passage: str) -> list[str]:
 
 
 def _window_support(claim: str, window: str, given: frozenset[str] = frozenset()) -> float:
-    if not numbers_supported(claim, window) or not identifiers_supported(claim, window, given):
+    if not numbers_supported(claim, window, given) or not identifiers_supported(
+        claim, window, given
+    ):
         return 0.0
     words = set(content_words(claim))
     new = words - given
-    if len(new) >= MIN_NEW_WORDS and new != words:
+    # Judged on what it adds when that is enough to go on: two words or more, or a name
+    # ("The authors name Zotero." to "Which reference manager do the authors name?").
+    if new != words and (len(new) >= MIN_NEW_WORDS or new & _named(claim)):
         score = len(new & set(content_words(window))) / len(new)
     else:
         score = support_score(claim, window)
-    specific = _NUMBER.search(claim) or identifiers(claim) - given
+    specific = _figures(claim) - given or identifiers(claim) - given
     return (1.0 + score) / 2 if specific else score
+
+
+def _named(claim: str) -> set[str]:
+    """The claim's capitalised words after its first, lowercased: names, as content words."""
+    words = re.findall(r"[^\W\d_][\w'’-]*", claim)[1:]
+    return {w.lower() for w in words if w[0].isupper() and w.lower() not in STOPWORDS}
 
 
 def best_quote(claim: str, passage: Passage) -> str:

@@ -248,3 +248,20 @@ def test_a_name_is_found_in_its_plural():
     reply = 'The original meaning of the word Norman was "Norseman, Viking".'
     checked = check(reply, [Hit("a", "c", 1, p, 0, len(p))], q)
     assert not checked.abstained and checked.citations[0].n == 1
+
+
+def test_the_questions_own_figure_need_not_be_found_again():
+    """"set to 28" is the asker's; the answer's own figure, 32, is what must be in the passage."""
+    p = "Table 1: sizes per table 16 8 kilobytes 24 2 megabytes 28 32 megabytes 32 512 megabytes"
+    q = "If I build with BLOOM set to 28, how much memory does the filter take?"
+    hit = [Hit("a", "c", 1, p, 0, len(p))]
+    assert check("The filter takes 32 megabytes when BLOOM is set to 28.", hit, q).text
+    assert check("The filter takes 64 megabytes when BLOOM is set to 28.", hit, q).abstained
+
+
+def test_a_name_alone_is_enough_to_judge_what_an_answer_adds():
+    p = "Researchers should use a reference manager of some sort, such as Zotero."
+    q = "Which reference manager do the authors name?"
+    hit = [Hit("a", "c", 1, p, 0, len(p))]
+    assert check("The authors name Zotero.", hit, q).text == "The authors name Zotero [1]."
+    assert check("The authors name Mendeley.", hit, q).abstained
