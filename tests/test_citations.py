@@ -252,7 +252,7 @@ def test_a_name_is_found_in_its_plural():
 
 def test_the_questions_own_figure_need_not_be_found_again():
     """"set to 28" is the asker's; the answer's own figure, 32, is what must be in the passage."""
-    p = "Table 1: sizes per table 16 8 kilobytes 24 2 megabytes 28 32 megabytes 32 512 megabytes"
+    p = "Table 1: Bloom filter sizes per table 16 8 kilobytes 24 2 megabytes 28 32 megabytes 32 512 megabytes"
     q = "If I build with BLOOM set to 28, how much memory does the filter take?"
     hit = [Hit("a", "c", 1, p, 0, len(p))]
     assert check("The filter takes 32 megabytes when BLOOM is set to 28.", hit, q).text
