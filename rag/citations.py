@@ -282,7 +282,9 @@ def _window_support(claim: str, window: str, given: frozenset[str] = frozenset()
         score = len(new & set(content_words(window))) / len(new)
     else:
         score = support_score(claim, window)
-    specific = _figures(claim) - given or identifiers(claim) - given
+    # Figures found where it is cited, the question's own included (they place the window
+    # on what was asked), and new identifiers are strong evidence.
+    specific = _figures(claim) & _figures(window) or identifiers(claim) - given
     return (1.0 + score) / 2 if specific else score
 
 
