@@ -123,7 +123,7 @@ def eval_command(
     citations and latency. Writes <timestamp>-<model>.json and .md with two plots, and
     latest-<model>.json, into --out.
 
-    With --suite: every set in one run (about 35 minutes on two cores), one table of
+    With --suite: every set in one run (over an hour on two cores), one table of
     figures per set, written to <timestamp>-suite-<model>.json/.md and latest-suite-<model>.json.
 
     Example: rag eval --limit 10, rag eval --benchmark scifact --json, or rag eval --suite
