@@ -130,6 +130,7 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
                 out.notes.append(
                     f"page {i + 1}: no text layer (a scan); install tesseract-ocr to read it"
                 )
+        pages = [_without_line_numbers(lines) for lines in pages]
         running = _running_lines(pages)
         if all(_is_running(ln, j, len(p), running) for p in pages for j, ln in enumerate(p) if ln):
             running = set()  # every page the same (a form, a slide master): nothing is a header
@@ -194,6 +195,40 @@ def _lines(text: str) -> list[str]:
     becomes a hyphen again."""
     text = text.replace("\ufffe", "-").replace("\r\n", "\n").replace("\r", "\n")
     return [" ".join(line.split()) for line in text.split("\n")]
+
+
+# A number opening or closing a line: a line number in the margin of a manuscript, a
+# legal text or a numbered listing, which PDFium reads into the line.
+_LEADING_NUMBER = re.compile(r"^(\d{1,5})(?:\s+|$)")
+_TRAILING_NUMBER = re.compile(r"(?:^|\s+)(\d{1,5})$")
+LINE_NUMBERED_MIN = 8  # numbered lines a page needs before its numbers count as line numbers
+
+
+def _without_line_numbers(lines: list[str]) -> list[str]:
+    """A page's lines without the line numbers printed in its margin: numbers that open (or
+    close) most of the page's lines and count up one by one. Read into the text they would
+    be taken for figures ("a function should be at most 727 lines long").
+
+    >>> _without_line_numbers([f"{n} line {n} of the text" for n in range(40, 50)])[:2]
+    ['line 40 of the text', 'line 41 of the text']
+    >>> _without_line_numbers([f"Pump {n} runs {n * 7} hours" for n in range(1, 10)])[:1]
+    ['Pump 1 runs 7 hours']
+    """
+    for pattern in (_LEADING_NUMBER, _TRAILING_NUMBER):
+        found = [
+            (i, int(m.group(1))) for i, line in enumerate(lines) if (m := pattern.search(line))
+        ]
+        filled = sum(1 for line in lines if line)
+        if len(found) < max(LINE_NUMBERED_MIN, 0.6 * filled):
+            continue
+        steps = sum(1 for (_, a), (_, b) in zip(found, found[1:]) if b == a + 1)
+        if steps >= 0.8 * (len(found) - 1):
+            numbered = {i for i, _ in found}
+            lines = [
+                pattern.sub("", line, count=1).strip() if i in numbered else line
+                for i, line in enumerate(lines)
+            ]
+    return lines
 
 
 def _shape(line: str) -> str:

@@ -6,6 +6,7 @@ real files under tests/files/ are read in test_real_files.py.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -327,3 +328,16 @@ def test_a_long_pdf_reports_its_pages_and_an_interrupted_ingest_leaves_nothing_h
     report = assistant.ingest([folder])
     assert report.added == ["long.pdf"] and report.unchanged == ["note.txt"], report
     assert {d.source: d.pages for d in assistant.documents()}["long.pdf"] == 24
+
+
+def test_margin_line_numbers_of_a_real_manuscript_are_not_read_into_its_text():
+    """The paper's text layer numbers every line (PDFium reads "... for creating 183" then
+    "functions ..."); read as text those numbers are taken for figures. Other PDFs, whose
+    numbers are their content, read as before."""
+    paper = Path(__file__).parent.parent / "eval/sets/pdfs/docs/good-enough-practices-in-scientific-computing.pdf"
+    text = formats.read_pdf(paper).text
+    assert "The syntax for creating functions depends on programming language" in text
+    assert "such as Zotero, and should also obtain" in text
+    assert not re.search(r"\b(?:creating 183|183 functions)\b", text)
+    register = formats.read_pdf(Path(__file__).parent / "files/federal-register-2020-17221.pdf").text
+    assert "resulting in 157 fatalities" in register and "2020–17221" in register
