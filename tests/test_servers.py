@@ -324,6 +324,16 @@ def test_remote_model_streams_an_answer(llama_url, settings, seeds, real_embedde
     assert answer.timings_ms["first_token"] <= answer.timings_ms["total"]
 
 
+def test_remote_model_judges_yes_or_no_from_its_top_log_probabilities(llama_url):
+    """``yes_probability`` over HTTP reads the first token's top log-probabilities, as the
+    in-process model reads its logits: a number between 0 and 1, the same when asked again."""
+    generator = OpenAIGenerator(f"{llama_url}/v1", "smollm2-135m", 2048)
+    messages = [{"role": "user", "content": "Is Paris in France? Reply yes or no."}]
+    said = generator.yes_probability(messages)
+    assert said is not None and 0.0 < said <= 1.0
+    assert generator.yes_probability(messages) == said
+
+
 def test_cli_ask_through_the_remote_model(llama_url, tmp_path):
     env = {
         "RAG_HOME": str(tmp_path / "home"),
