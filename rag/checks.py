@@ -125,10 +125,10 @@ def answers(draft: Draft, tools: Tools) -> Draft:
             "content": render(tools.templates.answers, evidence=evidence, question=draft.topic),
         },
     ]
-    draft.judged = judge(messages)
-    if draft.judged is not None and draft.judged < tools.min_answers:
-        return replace(draft, answer="", citations=[], abstained=True)
-    return draft
+    judged = judge(messages)
+    if judged is not None and judged < tools.min_answers:
+        return replace(draft, answer="", citations=[], abstained=True, judged=judged)
+    return replace(draft, judged=judged)
 
 
 def figures_said(draft: Draft, tools: Tools) -> Draft:

@@ -185,12 +185,8 @@ def numbers_supported(claim: str, passage: str) -> bool:
     >>> numbers_supported("about 90 minutes", "lasted around 90 minutes"), numbers_supported("190,000 troops", "100,000 troops")
     (True, False)
     """
-    have = _figures(passage)
-    return all(n in have for n in _figures(claim))
-
-
-def _figures(text: str) -> set[str]:
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    have = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(passage)}
+    return all(n.replace(",", "").rstrip(".") in have for n in _NUMBER.findall(claim))
 
 
 # A code-like token: an option (--cached), a dotted or joined name (core.editor,

@@ -102,6 +102,7 @@ class LlamaCppGenerator:
         self._reading_prompt = False
         self._prompt_end = 0
         self._openings: dict[str, list[int]] = {}  # ``_opening_tokens``, per declining text
+        self._yes_no: tuple[list[int], list[int]] | None = None  # ``_answer_tokens``
         try:
             self._llm = Llama(
                 model_path=model_path,
@@ -136,22 +137,29 @@ class LlamaCppGenerator:
     ) -> Iterator[str]:
         with self._lock:
             watch = decline is not None or likelihood is not None
-            if self.prompt_reuse == "none":
-                self._llm.reset()
-            self._reading_prompt = True
-            pieces = self._llm.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                temperature=0.0,
-                top_k=1,
-                max_tokens=max_tokens,
-                stream=True,
-                logits_processor=self.decline_processor(decline, likelihood) if watch else None,
+            pieces = self._complete(
+                messages, max_tokens, self.decline_processor(decline, likelihood) if watch else None
             )
             for piece in pieces:
                 choice: Any = piece["choices"][0]  # type: ignore[index]
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     yield str(text)
+
+    def _complete(self, messages: Messages, max_tokens: int, processor: Any) -> Iterator[Any]:
+        """llama.cpp's streamed chat completion, greedy, the prompt read in whole messages
+        (``_read``); the caller holds the lock."""
+        if self.prompt_reuse == "none":
+            self._llm.reset()
+        self._reading_prompt = True
+        return self._llm.create_chat_completion(  # type: ignore[return-value]
+            messages=messages,  # type: ignore[arg-type]
+            temperature=0.0,
+            top_k=1,
+            max_tokens=max_tokens,
+            stream=True,
+            logits_processor=processor,
+        )
 
     def _read(self, tokens: Any) -> None:
         """llama.cpp's ``eval``, reading a prompt in whole messages.
@@ -233,44 +241,33 @@ class LlamaCppGenerator:
             return scores
 
         with self._lock:
-            self._reading_prompt = True
-            for _ in self._llm.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                temperature=0.0,
-                top_k=1,
-                max_tokens=1,
-                stream=True,
-                logits_processor=LogitsProcessorList([processor]),
-            ):
+            for _ in self._complete(messages, 1, LogitsProcessorList([processor])):
                 pass
         return _share(seen)
 
     def _answer_tokens(self) -> tuple[list[int], list[int]]:
         """The single tokens spelling yes and no, in any case, with or without a space."""
-        if "yes/no" not in self._openings:
-            for word in ("yes", "no"):
-                found = set()
-                for spelled in (word, word.capitalize(), word.upper()):
-                    for piece in (spelled, " " + spelled):
-                        tokens = self._llm.tokenize(piece.encode(), add_bos=False, special=False)
-                        if len(tokens) == 1:
-                            found.add(tokens[0])
-                self._openings[word] = sorted(found)
-            self._openings["yes/no"] = []
-        return self._openings["yes"], self._openings["no"]
+        if self._yes_no is None:
+            yes, no = ([w, w.capitalize(), w.upper()] for w in ("yes", "no"))
+            self._yes_no = self._single_tokens(yes), self._single_tokens(no)
+        return self._yes_no
+
+    def _single_tokens(self, words: list[str]) -> list[int]:
+        """The words that are one token, with and without a leading space, as token ids."""
+        found = set()
+        for word in words:
+            for piece in (word, " " + word):
+                tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
+                if len(tokens) == 1:
+                    found.add(tokens[0])
+        return sorted(found)
 
     def _opening_tokens(self, text: str) -> list[int]:
         """Single tokens a reply starting with ``text`` can open with: the first word's
         prefixes of two or more letters, with and without a leading space ("NO", " NOT")."""
         if text not in self._openings:
             head = text.split()[0]
-            found = set()
-            for i in range(2, len(head) + 1):
-                for piece in (head[:i], " " + head[:i]):
-                    tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
-                    if len(tokens) == 1:
-                        found.add(tokens[0])
-            self._openings[text] = sorted(found)
+            self._openings[text] = self._single_tokens([head[:i] for i in range(2, len(head) + 1)])
         return self._openings[text]
 
 

@@ -5,3 +5,7 @@ The runtime package ``rag`` never imports this one. This package adds ``rag eval
 points in pyproject.toml), and holds the question sets' loaders, the metrics and the
 reports.
 """
+
+# The sets of ``rag eval --suite``, in the order it runs them (``rag_eval.suite``); here so the
+# command line can offer them without loading the suite.
+SUITE_SETS = ("seeds", "manuals", "pdfs", "squad2", "rgb")

@@ -20,9 +20,12 @@ import click
 from rag.errors import InputError
 from rag.settings import PROJECT_ROOT, Settings
 
+from . import SUITE_SETS
+
 BENCHMARKS = ("scifact", "squad2", "rgb")
 DEFAULT_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
 RESULTS_DIR = PROJECT_ROOT / "eval" / "results"
+SUITE_DEFAULT = ",".join(SUITE_SETS)
 
 _FLAGS = {
     "set_file": "--set",
@@ -77,7 +80,7 @@ _FLAGS = {
 )
 @click.option(
     "--sets",
-    default="seeds,manuals,pdfs,squad2,rgb",
+    default=SUITE_DEFAULT,
     show_default=True,
     help="With --suite or --replay: which sets, in this order (comma-separated).",
 )
@@ -135,9 +138,9 @@ def eval_command(
         return
     if suite or replay is not None:
         names = [n.strip() for n in sets.split(",") if n.strip()]
-        unknown = sorted(set(names) - {"seeds", "manuals", "pdfs", "squad2", "rgb"})
+        unknown = sorted(set(names) - set(SUITE_SETS))
         if unknown or not names:
-            raise InputError(f"--sets {sets!r}: choose from seeds, manuals, pdfs, squad2, rgb.")
+            raise InputError(f"--sets {sets!r}: choose from {', '.join(SUITE_SETS)}.")
         _run_suite(settings, limit, compare, out, as_json, command, replay, names)
         return
     if benchmark:
@@ -318,7 +321,7 @@ def _command_line(name: str, params: dict[str, Any]) -> str:
         if value in (None, False) or value in (
             DEFAULT_SET,
             RESULTS_DIR,
-            "seeds,manuals,pdfs,squad2,rgb",
+            SUITE_DEFAULT,
         ):
             continue
         parts += [_FLAGS[key]] if value is True else [_FLAGS[key], str(value)]

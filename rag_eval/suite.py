@@ -34,6 +34,7 @@ from rag.generation import Generator
 from rag.records import Answer
 from rag.settings import PROJECT_ROOT, Settings
 
+from . import SUITE_SETS
 from .benchmarks import _collection, _latency, _load_generator, _mean, index_texts, rgb
 from .datasets import DEFAULT_DIR, load_squad2, squad_articles
 from .evaluation import load_questions, run_meta, run_seed_eval, seed_assistant, spread
@@ -42,7 +43,7 @@ from .waterfall import gold, tally, traced
 
 Progress = Callable[[int, int, str], None]
 
-SETS = ("seeds", "manuals", "pdfs", "squad2", "rgb")
+SETS = SUITE_SETS
 SEED_SET = PROJECT_ROOT / "eval" / "questions.jsonl"
 MANUALS = PROJECT_ROOT / "eval" / "sets" / "manuals"
 PDFS = PROJECT_ROOT / "eval" / "sets" / "pdfs"
