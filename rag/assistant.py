@@ -297,30 +297,54 @@ class Assistant:
         return ranked[: overview.MAX_DOCUMENTS if overview.plural(question) else 1]
 
     def read_whole(self, question: str, sources: Sequence[str]) -> Iterator[str | Answer]:
-        """Answer ``question`` from every passage of ``sources``, streamed, each sentence of
-        the result checked against the passage it cites."""
+        """Answer ``question`` from excerpts of every stretch of ``sources`` (the parts
+        closest to what is asked, for a list; ``rag.overview``), streamed, each sentence of
+        the result checked against the excerpt it cites."""
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        hits = overview.in_order(self.retriever.chunks_of(set(sources)))
-        timings = {"retrieve": _ms(began)}
+        chunks = overview.in_order(self.retriever.chunks_of(set(sources)))
+        embedder = self.retriever.embedder
         generator = self.generator
+        excerpts = overview.choose(
+            chunks,
+            self.store().embeddings([h.chunk_id for h in chunks]),
+            lambda texts: [list(v) for v in embedder.embed(texts)],
+            generator.count_tokens,
+            overview.topic_of(question, [d for d in self.documents() if d.source in sources]),
+        )
+        read = [x.hit for x in excerpts]
+        timings = {"retrieve": _ms(began)}
+        if not excerpts:
+            timings["first_token"] = timings["total"] = _ms(began)
+            yield ABSTAIN_TEXT
+            yield Answer(ABSTAIN_TEXT, True, [], timings, read, generator.name)
+            return
         reply: list[str] = []
         templates = load_templates(self.settings.prompts)
         for piece in overview.read_whole(
-            generator, templates, question, hits, self.settings.whole_tokens
+            generator,
+            templates,
+            question,
+            excerpts,
+            self.settings.whole_tokens,
+            lambda line: not check(line, read).abstained,
         ):
             if not reply:
                 timings["first_token"] = _ms(began)
             reply.append(piece)
             yield piece
         timings.setdefault("first_token", _ms(began))
-        checked = check("".join(reply), hits)
+        prompt = overview.messages(templates, question)
+        checked = check(
+            overview.tidy("".join(reply), "\n".join(m["content"] for m in prompt)), read
+        )
         timings["total"] = _ms(began)
         if checked.abstained:
-            yield Answer(ABSTAIN_TEXT, True, [], timings, hits, generator.name)
+            yield Answer(ABSTAIN_TEXT, True, [], timings, read, generator.name)
         else:
             text = overview.unrepeated(checked.text)
-            yield Answer(text, False, checked.citations, timings, hits, generator.name)
+            citations = [overview.in_full(c, excerpts) for c in checked.citations]
+            yield Answer(text, False, citations, timings, read, generator.name)
 
     def review(
         self,

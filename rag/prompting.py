@@ -31,12 +31,11 @@ class Templates:
     answer: str
     passage: str
     judge: str = ""  # optional (judge.md): does $evidence say $claim? yes/no
-    # Requests about whole documents (``rag.overview``): the system prompt, one part's
-    # $passages with the $request, and the parts' $notes combined. Optional in a folder of
+    # Requests about whole documents (``rag.overview``): the system prompt, and the
+    # excerpts read ($passages) with the $request. Optional in a folder of
     # one's own: the packaged ones are used where a file is missing.
     whole: str = ""
     whole_user: str = ""
-    whole_combine: str = ""
     # Optional (answers.md): does $evidence answer $question? yes/no, read from the first step.
     answers: str = ""
 
@@ -62,7 +61,6 @@ def load_templates(folder: Path) -> Templates:
             judge.read_text(encoding="utf-8").strip() if judge.exists() else "",
             optional("whole"),
             optional("whole-part"),
-            optional("whole-combine"),
             optional("answers"),
         )
     except OSError as exc:

@@ -255,8 +255,11 @@ class ChromaStore:
         ]
 
     def embeddings(self, ids: list[str]) -> list[list[float]]:
+        if not ids:
+            return []
         result = self._chunks.get(ids=ids, include=["embeddings"])
-        return [list(map(float, v)) for v in result["embeddings"]]
+        found = {cid: v for cid, v in zip(result["ids"], result["embeddings"])}
+        return [list(map(float, found[i])) for i in ids if i in found]  # in the order asked
 
     # -- catalogue ----------------------------------------------------------------------
     def catalog(self) -> dict[str, CatalogEntry]:

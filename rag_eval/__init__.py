@@ -8,4 +8,4 @@ reports.
 
 # The sets of ``rag eval --suite``, in the order it runs them (``rag_eval.suite``); here so the
 # command line can offer them without loading the suite.
-SUITE_SETS = ("seeds", "manuals", "pdfs", "squad2", "rgb")
+SUITE_SETS = ("seeds", "manuals", "pdfs", "whole", "squad2", "rgb")

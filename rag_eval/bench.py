@@ -137,6 +137,55 @@ def bench_pdf(settings: Settings, rounds: int = 3) -> dict[str, Any]:
     return out
 
 
+# Documents of the whole-document set summarised by the ``whole`` part: Markdown and HTML
+# manuals of 5,000-10,000 words and PDFs of 24 and 68 pages (eval/sets/whole/SOURCES.md).
+WHOLE_DOCS = (
+    "node-addons.md", "expat-reference.html", "python-regex-howto.html",
+    "performance-gov-discovery.pdf", "nettle.pdf",
+)  # fmt: skip
+WHOLE_QUICK = ("node-addons.md", "nettle.pdf")
+
+
+def bench_whole(settings: Settings, names: Collection[str]) -> dict[str, Any]:
+    """Time to the first word and to the end of "Summarise NAME" for each of ``names`` (the
+    whole-document set's files), with their words and pages, the model loaded and the
+    documents ingested before the clock starts."""
+    from rag.assistant import Assistant
+    from rag.documents import read_document
+    from rag.records import Answer
+
+    folder = PROJECT_ROOT / "eval" / "sets" / "whole" / "docs"
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-whole-"))
+    try:
+        assistant = Assistant(settings.with_(home=work, collection="bench-whole"))
+        assistant.ingest([folder / n for n in names])
+        _ = assistant.generator
+        out: dict[str, Any] = {}
+        for name in names:
+            doc = read_document(folder / name, 10**9)
+            assert not isinstance(doc, str), doc  # the set's files are all readable
+            began, first, answer = time.perf_counter(), None, None
+            for piece in assistant.stream(f"Summarise {name}"):
+                if isinstance(piece, Answer):
+                    answer = piece
+                elif first is None and piece.strip():
+                    first = time.perf_counter()
+            end = time.perf_counter()
+            out[name] = {
+                "words": len(doc.text.split()),
+                "pages": len(doc.pages),
+                "first_word_ms": round(((first or end) - began) * 1000, 1),
+                "total_ms": round((end - began) * 1000, 1),
+                "abstained": answer is None or answer.abstained,
+                "citations": len(answer.citations) if answer is not None else 0,
+            }
+        out["first_word_ms"] = _stats([out[n]["first_word_ms"] for n in names])
+        out["total_ms"] = _stats([out[n]["total_ms"] for n in names])
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def bench_retrieval(
     settings: Settings, texts: list[str], sizes: list[int], queries: list[str]
 ) -> dict[str, Any]:
@@ -463,7 +512,7 @@ def bench_cold_start(settings: Settings) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-PARTS = ("ingest", "pdf", "retrieval", "answers", "server", "cold_start")
+PARTS = ("ingest", "pdf", "retrieval", "answers", "whole", "server", "cold_start")
 
 
 def run_bench(
@@ -501,6 +550,8 @@ def run_bench(
         result["retrieval"] = bench_retrieval(settings, docs[:2000], sizes, queries)
     if "answers" in wanted:
         result["answers"] = bench_answers(settings, questions[:3] if quick else questions)
+    if "whole" in wanted:
+        result["whole"] = bench_whole(settings, WHOLE_QUICK if quick else WHOLE_DOCS)
     if "server" in wanted:
         result["server"] = bench_server(settings, questions[: CLIENTS if quick else 2 * CLIENTS])
     if "cold_start" in wanted:
@@ -558,6 +609,8 @@ def _headline(result: dict[str, Any], largest: str) -> dict[str, Any]:
         "pdf_ocr_ms_per_page": at("ingest_pdf", "ocr", "ms_per_page_p50"),
         "llama_overhead_ratio": at("answers", "llama_overhead_ratio"),
         "server_answers_per_min": at("server", "clients_ms", "answers_per_min"),
+        "whole_first_word_ms_p50": at("whole", "first_word_ms", "p50"),
+        "whole_total_ms_p50": at("whole", "total_ms", "p50"),
     }
 
 

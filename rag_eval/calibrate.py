@@ -63,9 +63,12 @@ def at_threshold(
 def curves(
     result: dict[str, Any], thresholds: Sequence[float] = THRESHOLDS
 ) -> dict[str, list[dict[str, float]]]:
-    """Per set, per threshold: answered right, abstained and their mean (balanced)."""
+    """Per set, per threshold: answered right, abstained and their mean (balanced). The
+    ``whole`` set has no right answers or unanswerable requests to weigh, so no curve."""
     out: dict[str, list[dict[str, float]]] = {}
     for name, res in result["results"].items():
+        if name == "whole":
+            continue
         records = outcomes(name, res)
         rows = []
         for t in thresholds:

@@ -768,11 +768,13 @@ def seed_assistant(
     generator: Any = None,
     seeds: Path = SEEDS_DIR,
     name: str = "seeds",
+    only: Sequence[str] | None = None,
 ) -> Assistant:
-    """An assistant over the documents in ``seeds`` only (the seed articles unless told),
-    in its own collection of ``settings.home`` (``eval-<name>-<embedding model>``,
-    ``-onnx-int8`` added for that backend), so the user's documents never change the scores.
-    Ingesting is idempotent: unchanged documents are skipped."""
+    """An assistant over the documents in ``seeds`` only (the seed articles unless told; of
+    those, the files named in ``only`` when given), in its own collection of
+    ``settings.home`` (``eval-<name>-<embedding model>``, ``-onnx-int8`` added for that
+    backend), so the user's documents never change the scores. Ingesting is idempotent:
+    unchanged documents are skipped."""
     from rag.assistant import Assistant
 
     suffix = index_suffix(settings.embed_backend)
@@ -780,5 +782,5 @@ def seed_assistant(
     assistant = Assistant(
         settings.with_(collection=collection), embedder=embedder, generator=generator
     )
-    assistant.ingest([seeds])
+    assistant.ingest([seeds] if only is None else [seeds / file for file in only])
     return assistant

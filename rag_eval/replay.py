@@ -7,7 +7,9 @@ suite run's saved replies can be checked again under other settings
 scored exactly as the run scored them, in minutes instead of half an hour: this is how each
 check's ablation is measured. Only the figure check asks the model again (a yes/no).
 Retrieval, focus and the prompt are recomputed as the run made them; a change to those,
-or to generation, needs a new run.
+or to generation, needs a new run. The whole-document set (``whole``) is carried over as
+the run scored it, and named in ``meta.not_replayed``: its answers are read from excerpts of
+whole documents, which a replay does not redo.
 """
 
 from __future__ import annotations
@@ -63,9 +65,13 @@ def replay_suite(
             results[name] = _replay_squad(old, settings, embedder, generator, data_dir)
         elif name == "rgb":
             results[name] = _replay_rgb(old, settings, generator, data_dir)
+        elif name == "whole":
+            results[name] = old
         if progress:
             progress(len(results), len(result["results"]), name)
     meta = run_meta(settings, generator.name, command, replayed=result["meta"].get("date"))
+    if "whole" in results:
+        meta["not_replayed"] = ["whole"]
     return {
         "sets": {name: headline(name, r) for name, r in results.items()},
         "waterfall": waterfalls(results),

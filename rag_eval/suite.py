@@ -28,13 +28,14 @@ from typing import Any
 
 from rag.assistant import Assistant
 from rag.citations import strip_markers
+from rag.documents import read_document
 from rag.draft import Draft
 from rag.embedding import Embedder, embedder_for
 from rag.generation import Generator
-from rag.records import Answer
+from rag.records import Answer, Document
 from rag.settings import PROJECT_ROOT, Settings
 
-from . import SUITE_SETS
+from . import SUITE_SETS, whole
 from .benchmarks import _collection, _latency, _load_generator, _mean, index_texts, rgb
 from .datasets import DEFAULT_DIR, load_squad2, squad_articles
 from .evaluation import load_questions, run_meta, run_seed_eval, seed_assistant, spread
@@ -84,6 +85,10 @@ def run_suite(
             )
             questions = spread(load_questions(set_file), limit)
             results[name] = run_seed_eval(assistant, questions, progress=_named(progress, name))
+        elif name == "whole":
+            results[name] = whole_requests(
+                settings, embedder, generator, limit, _named(progress, name)
+            )
         elif name == "squad2":
             results[name] = squad_by_article(
                 _bench(settings, "squad2-articles", embedder), embedder, generator, limit,
@@ -113,7 +118,10 @@ def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
     """The figures a set is judged by, the same names across sets where they mean the same:
     ``answered_right`` (answerable questions answered right), ``abstained`` (unanswerable
     ones abstained), ``false_abstention`` and the set's own citation figure (for a set with
-    pages, also ``page_right``: right answers citing a page that states the answer)."""
+    pages, also ``page_right``: right answers citing a page that states the answer). The
+    ``whole`` set has figures of its own (``rag_eval.whole.headline``)."""
+    if name == "whole":
+        return whole.headline(result)
     if name == "rgb":
         return {
             "mixed_right": result["mixed"]["accuracy"],
@@ -148,6 +156,44 @@ def headline(name: str, result: dict[str, Any]) -> dict[str, float]:
         figures["page_right"] = result["citations"]["page_right"]
         figures["n_page_scored"] = result["citations"]["n_page_scored"]
     return figures
+
+
+def whole_requests(
+    settings: Settings,
+    embedder: Embedder,
+    generator: Generator,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    folder: Path = whole.WHOLE,
+) -> dict[str, Any]:
+    """The whole-document set: each request (``limit``: that many, spread over the set)
+    asked through ``Assistant.stream`` over the documents the requests name, ingested into
+    their own collection (as the hand-written sets are), and scored by ``rag_eval.whole``."""
+    rows = spread(whole.load_requests(folder / "requests.jsonl"), limit)
+    docs = folder / "docs"
+    named = sorted({row["document"] for row in rows})
+    assistant = seed_assistant(
+        settings, embedder=embedder, generator=generator, seeds=docs, name="whole", only=named
+    )
+    assistant.warm_up()  # load the models now: the first request's time is not a load time
+    max_bytes = int(settings.max_file_mb * 1e6)
+    documents: dict[str, Document | None] = {}
+    for row in rows:
+        if row["document"] not in documents:
+            read = read_document(docs / row["document"], max_bytes)
+            documents[row["document"]] = read if isinstance(read, Document) else None
+    prompts = whole.prompt_lines(settings.prompts)
+    records: list[dict[str, Any]] = []
+    for done, row in enumerate(rows):
+        if progress:
+            progress(done, len(rows), row["id"])
+        reply, answer, first, total = whole.timed(assistant.stream(row["request"]))
+        records.append(
+            whole.score(row, answer, reply, first, total, documents[row["document"]], prompts)
+        )
+    if progress:
+        progress(len(rows), len(rows), "")
+    return {"documents": named, **whole.summarize(records)}
 
 
 def squad_by_article(
@@ -278,7 +324,7 @@ def _named(progress: Progress | None, name: str) -> Progress | None:
     return lambda done, total, what: progress(done, total, f"{name} {what}")
 
 
-__all__ = ["SETS", "headline", "run_suite", "squad_by_article"]
+__all__ = ["SETS", "headline", "run_suite", "squad_by_article", "whole_requests"]
 
 
 def suite_markdown(result: dict[str, Any], previous: dict[str, Any] | None = None) -> str:

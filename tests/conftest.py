@@ -66,6 +66,9 @@ class CountingEmbedder(HashEmbedder):
 def reply_citing_first_passage(messages: list[dict[str, str]]) -> str:
     """A scripted model that copies the first sentence of passage [1] and cites it."""
     prompt = messages[-1]["content"]
+    if "[1]" not in prompt:  # an excerpt of a whole document (rag.overview): its text last
+        body = prompt.rsplit(".)\n", 1)[-1]
+        return body.strip().split(". ")[0].rstrip(".") + "."
     body = prompt.split("[1]", 1)[1].split("\n", 1)[1]
     first = body.strip().split(". ")[0].rstrip(".")
     return f"{first} [1]."
