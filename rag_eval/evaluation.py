@@ -79,7 +79,14 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Question set {path} not found: give an existing .jsonl file to --set.")
-    questions = []
+    return read_rows(path, _problem, "questions")
+
+
+def read_rows(path: Path, problem_of: Callable[[Any], str], what: str) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL file, one a line, each checked by ``problem_of`` (what is
+    wrong with it, or ""); ids unique when given; InputError naming the file and line."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -87,13 +94,16 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path} line {lineno} is not valid JSON: {exc.msg}.") from None
-        problem = _problem(row)
+        problem = problem_of(row)
+        if not problem and "id" in row and row["id"] in seen:
+            problem = f"id {row['id']!r} is used twice"
         if problem:
             raise InputError(f"{path} line {lineno}: {problem}.")
-        questions.append(row)
-    if not questions:
-        raise InputError(f"{path} holds no questions: one JSON object per line is expected.")
-    return questions
+        seen.add(row.get("id"))
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path} holds no {what}: one JSON object per line is expected.")
+    return rows
 
 
 def _problem(row: Any) -> str:

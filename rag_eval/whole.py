@@ -32,7 +32,6 @@ the median and maximum times.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +45,7 @@ from rag.records import Answer, Document
 from rag.settings import PROJECT_ROOT
 from rag.text import normalize_answer
 
+from .evaluation import read_rows
 from .metrics import median
 
 WHOLE = PROJECT_ROOT / "eval" / "sets" / "whole"
@@ -84,25 +84,7 @@ def load_requests(path: str | Path = WHOLE / "requests.jsonl") -> list[dict[str,
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Request set {path} not found.")
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path} line {lineno} is not valid JSON: {exc.msg}.") from None
-        problem = request_problem(row)
-        if not problem and row["id"] in seen:
-            problem = f"id {row['id']!r} is used twice"
-        if problem:
-            raise InputError(f"{path} line {lineno}: {problem}.")
-        seen.add(row["id"])
-        rows.append(row)
-    if not rows:
-        raise InputError(f"{path} holds no requests: one JSON object per line is expected.")
-    return rows
+    return read_rows(path, request_problem, "requests")
 
 
 def request_problem(row: Any) -> str:
