@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from .errors import RagError
+from .metadata import UNKNOWN_DATE
 from .settings import PROJECT_ROOT, Settings
 
 
@@ -255,7 +256,8 @@ def mcp(collection: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @collection_option
 def docs(as_json: bool, collection: str | None) -> None:
-    """List the indexed documents with their chunk counts, dates and titles.
+    """List the indexed documents with their chunk counts, dates and titles (a document
+    that states no date shows "unknown"; in --json its date is "").
 
     Example: rag docs
     """
@@ -269,7 +271,7 @@ def docs(as_json: bool, collection: str | None) -> None:
         pages = f"{d.pages:4d} pages  " if d.pages else ""
         by = f"  ({d.author})" if d.author else ""
         click.echo(
-            f"{d.source}  {pages}{d.chunks:4d} chunks  {d.date or '          '}  {d.title}{by}"
+            f"{d.source}  {pages}{d.chunks:4d} chunks  {d.date or UNKNOWN_DATE:10}  {d.title}{by}"
         )
     click.echo(f"{len(documents)} documents.")
 

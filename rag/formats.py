@@ -1,17 +1,23 @@
 """Text out of PDF, web pages, Word and EPUB files, with pages, headings and metadata.
 
 Each reader turns one file into ``Extracted``: plain text as it will be chunked, shown and
-cited, the character offsets where its pages and sections begin, and the title, date,
-author and URL the file itself states. A file that cannot be used raises ``Unreadable`` with
-a one-line reason; nothing here writes anything.
+cited (in Unicode NFC), the character offsets where its pages and sections begin, and the
+title, date, author and URL the file itself states, cleaned by ``rag.metadata`` (a date and
+an author only from the file's metadata, never guessed from its text). A file that cannot
+be used raises ``Unreadable`` with a one-line reason; nothing here writes anything.
 
 - PDF (pypdfium2, PDFium's own text layer): text per page in reading order, lines of a
   paragraph joined and words split by a line-end hyphen rejoined, running headers, footers
   and page numbers removed (lines that repeat at the top or bottom of most pages), the
+  spacing accents of LaTeX PDFs joined to their letters ("M¨oller" is "Möller"), the
   document outline as sections; a page without a text layer is read by OCR when Tesseract
-  is installed, else skipped with that reason in ``notes``.
+  is installed, else skipped with that reason in ``notes``. Title and author from the
+  Info dictionary, the date from its CreationDate (when the PDF was made; ModDate, a later
+  save or stamp, only when that is missing); without a usable Title, the first page's
+  lines in the largest type are its title.
 - Web pages (trafilatura): the article's main text without navigation, adverts and comments,
-  its headings as sections, and the metadata the page declares.
+  its headings as sections, the title trafilatura finds, and the date and author the page
+  declares in its meta tags and JSON-LD.
 - Word .docx (python-docx): paragraphs and tables in order, Heading/Title styles as sections.
 - EPUB: the chapters in reading order (an EPUB is a zip of XHTML pages), headings as sections.
 """
@@ -24,12 +30,15 @@ import shutil
 import statistics
 import subprocess
 import threading
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from .metadata import clean_author, clean_date, clean_text, clean_title, html_metadata
 
 # PDFium is not thread-safe; files are read on several threads during ingest.
 _PDFIUM = threading.Lock()
@@ -39,8 +48,9 @@ SCANNED_CHARS = 16
 # Lines at the top and bottom of pages that are checked for running headers and footers.
 _EDGE_LINES = 3
 
-# A PDF's Title that is really the name of the file it was made from.
-_NOT_A_TITLE = re.compile(r"^Microsoft Word|\.(docx?|pdf|tex|odt|rtf)$", re.I)
+# A first page's title is set in type at least this much larger than its body text.
+TITLE_TYPE_RATIO = 1.25
+TITLE_MAX_CHARS = 150
 
 PageProgress = Callable[[int, int], None]  # (pages done, pages total)
 
@@ -68,7 +78,7 @@ class Extracted:
 
     def add(self, block: str, heading: bool = False) -> None:
         """Append a paragraph (or a heading, which opens a section) to the text."""
-        block = block.strip()
+        block = unicodedata.normalize("NFC", block.strip())
         if not block:
             return
         if self.text:
@@ -104,6 +114,7 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
             count = len(pdf)
             meta = _pdf_metadata(pdf)
             outline = _outline(pdf)
+            typeset_title = _title_by_type(pdf[0].get_textpage()) if count else ""
         if count == 0:
             raise Unreadable("the PDF has no pages")
         pages: list[list[str]] = []
@@ -118,8 +129,13 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
             pages.append(_lines(text))
             if progress:
                 progress(i + 1, count)
-        out = Extracted(title=meta.get("Title", ""), author=meta.get("Author", ""))
-        out.date = _pdf_date(meta.get("CreationDate", ""))
+        author = clean_author(meta.get("Author", ""))
+        out = Extracted(
+            title=clean_title(meta.get("Title", ""), author, path.stem)
+            or clean_title(typeset_title, author),
+            author=author,
+            date=_pdf_date(meta.get("CreationDate", "")) or _pdf_date(meta.get("ModDate", "")),
+        )
         ocr = ocr_available()
         for i in scanned:
             if ocr:
@@ -148,9 +164,6 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
     finally:
         with _PDFIUM:
             pdf.close()
-    if not out.title or _NOT_A_TITLE.search(out.title):  # the producer's file name instead
-        first = out.text.split("\n\n", 1)[0]
-        out.title = first if len(first) <= 150 else ""
     if not out.text.strip():
         raise Unreadable(
             "no text in the PDF"
@@ -181,20 +194,62 @@ def _outline(pdf: Any) -> dict[int, list[str]]:
 def _pdf_date(value: str) -> str:
     """ISO date from a PDF date string.
 
-    >>> _pdf_date("D:20220118093000+01'00'"), _pdf_date("garbage")
-    ('2022-01-18', '')
+    >>> _pdf_date("D:20220118093000+01'00'"), _pdf_date("garbage"), _pdf_date("D:20221340")
+    ('2022-01-18', '', '')
     """
-    m = re.match(r"(?:D:)?((?:19|20)\d\d)(\d\d)(\d\d)", value)
-    if not m or not (1 <= int(m[2]) <= 12 and 1 <= int(m[3]) <= 31):
+    return clean_date(value) if re.match(r"(?:D:)?\d{8}", value.strip()) else ""
+
+
+def _title_by_type(textpage: Any) -> str:
+    """The title a first page shows: its first lines in the largest type, when that type is
+    at least ``TITLE_TYPE_RATIO`` times the size of most of the page's other letters (so a
+    page all in one size, or a scan, has none). Sizes are the heights of the characters'
+    boxes, which include any scaling of the text."""
+    import pypdfium2.raw as pdfium_c
+
+    lines: list[tuple[str, Counter[float]]] = []  # a line and the sizes of its letters
+    text: list[str] = []
+    sizes: Counter[float] = Counter()
+    count = textpage.count_chars()
+    for i in range(count + 1):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i) if i < count else 10
+        char = chr(code) if code else " "
+        if char == "\n":  # a line ends (PDFium gives "\r\n"), or the page does
+            if sizes:
+                lines.append((" ".join("".join(text).split()), sizes))
+            text, sizes = [], Counter()
+        elif char != "\r":
+            text.append(char)
+            if char.isalpha():
+                _, bottom, _, top = textpage.get_charbox(i, loose=True)
+                sizes[round(top - bottom, 1)] += 1
+    typed = [(line, sizes.most_common(1)[0][0]) for line, sizes in lines]
+    worded = [i for i, (line, _) in enumerate(typed) if sum(c.isalpha() for c in line) >= 3]
+    if not worded:
         return ""
-    return f"{m[1]}-{m[2]}-{m[3]}"
+    largest = max(typed[i][1] for i in worded)
+    start = next(i for i in worded if typed[i][1] == largest)
+    end = start
+    while end < len(typed) and abs(typed[end][1] - largest) <= 0.05 * largest:
+        end += 1
+    others: Counter[float] = Counter()
+    for _, sizes in lines[:start] + lines[end:]:
+        others.update(sizes)
+    if not others or largest < TITLE_TYPE_RATIO * others.most_common(1)[0][0]:
+        return ""
+    title = clean_text(" ".join(line for line, _ in typed[start:end]))
+    return title if len(title) <= TITLE_MAX_CHARS else ""
 
 
 def _lines(text: str) -> list[str]:
-    """A page's lines, spaces collapsed; PDFium's mark for a hyphen at a line end (U+FFFE)
-    becomes a hyphen again."""
+    """A page's lines, spaces collapsed, accents joined (``rag.metadata.clean_text``, which
+    reads the whole page to tell which side of its letter a mark is on); PDFium's mark for a hyphen at a line end (U+FFFE) becomes a hyphen again.
+
+    >>> _lines("Niels M\\u00a8oller\\r\\nwrote  it")
+    ['Niels Möller', 'wrote it']
+    """
     text = text.replace("\ufffe", "-").replace("\r\n", "\n").replace("\r", "\n")
-    return [" ".join(line.split()) for line in text.split("\n")]
+    return [" ".join(line.split()) for line in clean_text(text).split("\n")]
 
 
 # A number opening or closing a line: a line number in the margin of a manuscript, a
@@ -340,6 +395,9 @@ def read_html(raw: bytes | str, url: str = "") -> Extracted:
             with_metadata=True,
             include_comments=False,
             favor_recall=recall,
+            # The date is read from the page's own metadata (``html_metadata``), not by
+            # htmldate's search of the page's text; its quick mode costs least.
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
 
     # Not shaped like an article: keep more of the page rather than nothing.
@@ -347,10 +405,14 @@ def read_html(raw: bytes | str, url: str = "") -> Extracted:
     if xml is None:
         raise Unreadable("no article text found in the web page")
     root = etree.fromstring(xml.encode("utf-8"))
+    try:
+        date, author = html_metadata(raw)
+    except Exception:  # metadata that does not parse is not worth losing the page's text for
+        date, author = "", ""
     out = Extracted(
-        title=root.get("title") or "",
-        date=root.get("date") or "",
-        author=root.get("author") or "",
+        title=clean_title(root.get("title") or "", author),
+        date=date,
+        author=author,
         url=root.get("url") or url,
     )
     main = root.find("main")
@@ -358,8 +420,6 @@ def read_html(raw: bytes | str, url: str = "") -> Extracted:
         _add_xml_block(out, element)
     if not out.text.strip():
         raise Unreadable("no article text found in the web page")
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", out.date) is None:
-        out.date = ""
     return out
 
 
@@ -400,9 +460,11 @@ def read_docx(path: Path) -> Extracted:
             f"not a Word .docx document ({_one_line(str(exc)) or 'no document part'})"
         ) from None
     props = document.core_properties
-    out = Extracted(title=(props.title or "").strip(), author=(props.author or "").strip())
-    if props.created is not None:
-        out.date = props.created.date().isoformat()
+    author = clean_author(props.author or "")
+    out = Extracted(title=clean_title(props.title or "", author, path.stem), author=author)
+    # When it was written; when it was last saved only if that is not recorded.
+    dates = (clean_date(w.date().isoformat()) for w in (props.created, props.modified) if w)
+    out.date = next((d for d in dates if d), "")
     for block in document.iter_inner_content():
         if isinstance(block, docx.table.Table):
             rows = [" | ".join(_one_line(cell.text) for cell in row.cells) for row in block.rows]
@@ -412,7 +474,7 @@ def read_docx(path: Path) -> Extracted:
         heading = style.startswith(("Heading", "Title"))
         out.add(block.text, heading=heading)
         if style == "Title" and not out.title:
-            out.title = _one_line(block.text)
+            out.title = clean_title(block.text, author)
     if not out.text.strip():
         raise Unreadable("the Word document has no text")
     return out
@@ -433,8 +495,11 @@ def read_epub(path: Path) -> Extracted:
             base = PurePosixPath(opf_path).parent
             items = {i.get("id"): i.get("href") for i in opf.iterfind(".//{*}manifest/{*}item")}
             spine = [items[r.get("idref")] for r in opf.iterfind(".//{*}spine/{*}itemref")]
+            author = clean_author(_dc(opf, "creator"))
             out = Extracted(
-                title=_dc(opf, "title"), author=_dc(opf, "creator"), date=_dc(opf, "date")[:10]
+                title=clean_title(next(iter(_dc(opf, "title")), ""), author),
+                author=author,
+                date=next((d for v in _dc(opf, "date") if (d := clean_date(v))), ""),
             )
             for href in spine:
                 try:
@@ -447,8 +512,6 @@ def read_epub(path: Path) -> Extracted:
         raise Unreadable("not a readable EPUB (its zip or package file is damaged)") from None
     if not out.text.strip():
         raise Unreadable("the EPUB has no text")
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", out.date) is None:
-        out.date = ""
     return out
 
 
@@ -471,9 +534,10 @@ def _xhtml_blocks(root: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _dc(opf: Any, name: str) -> str:
-    found = opf.find(f".//{{http://purl.org/dc/elements/1.1/}}{name}")
-    return _one_line(found.text or "") if found is not None else ""
+def _dc(opf: Any, name: str) -> list[str]:
+    """The values of a Dublin Core element of an EPUB's package file."""
+    found = opf.iterfind(f".//{{http://purl.org/dc/elements/1.1/}}{name}")
+    return [text for element in found if (text := _one_line(element.text or ""))]
 
 
 # ------------------------------------------------------------------------ plain text

@@ -33,8 +33,9 @@ PAGES_TO_REPORT = 20  # a PDF this long reports its pages as it is read
 EMBED_GROUP = 256  # chunks embedded per call across documents
 # How a document is indexed; raise it when that changes, and the next ingest redoes every
 # document. 2: chunk settings and this number became part of a document's identity.
-# 3: chunks end at pages and headings and carry them.
-RECIPE = 3
+# 3: chunks end at pages and headings and carry them. 4: title, date and author only from
+# a file's own metadata (``rag.metadata``), text in Unicode NFC with PDF accents joined.
+RECIPE = 4
 
 
 def index_version(sha256: str, settings: Settings) -> str:

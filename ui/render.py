@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Collection, Mapping, Sequence
 
+from rag.metadata import UNKNOWN_DATE
 from rag.records import Answer, Citation, DocumentInfo, Hit
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -226,8 +227,13 @@ def error_html(message: str) -> str:
 
 
 def documents_rows(docs: Sequence[DocumentInfo]) -> list[list[object]]:
-    """Rows for the documents table, sorted by file name."""
+    """Rows for the documents table, sorted by file name; a document that states no date
+    shows "unknown".
+
+    >>> documents_rows([DocumentInfo("b.pdf", "/b.pdf", 3), DocumentInfo("a.md", "/a.md", 1, date="2020-01-15")])
+    [['a.md', '', 1, '2020-01-15', '', ''], ['b.pdf', '', 3, 'unknown', '', '']]
+    """
     return [
-        [d.source, d.pages or "", d.chunks, d.date, d.title, d.author]
+        [d.source, d.pages or "", d.chunks, d.date or UNKNOWN_DATE, d.title, d.author]
         for d in sorted(docs, key=lambda d: d.source)
     ]
