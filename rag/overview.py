@@ -6,19 +6,31 @@ Reading every passage of a long document through a small model on two cores take
 chosen part of it instead, picked with the embedder:
 
 * a summary (main points, an overview) reads every stretch of the document: the document is
-  cut into up to ``STRETCHES`` stretches of equal length and, from each, the chunk closest to
+  cut into ``STRETCHES`` stretches of equal length (as many as it has sections, up to
+  ``MAX_STRETCHES``, when it has more) and, from each, the chunk closest to
   both the whole document and its own stretch (the stored chunk vectors), then that chunk's
   sentences closest to the same, as many as the stretch's share of ``READ_TOKENS`` allows;
 * a list ("list every ...") reads the chunks closest to what is to be listed, and their
   sentences closest to it, wherever they are in the document.
 
-Only prose is read: code, headings, list numbers and lines of a table are left out, so they
-can never be cited. The excerpts are numbered in reading order and the model writes one
-sentence per excerpt in one generation; every sentence is then checked against the excerpt
-it cites, like any answer, and its citation shows the whole chunk with the sentence marked.
-The trade: a summary is built from about ``READ_TOKENS`` tokens of the document's most
-central sentences rather than from every word, so a point made in only one paragraph of a
-long stretch can be missed.
+The first stretch of each document gives its opening sentences instead: a document says
+what it is about first (for a manual, "This manual is for the Nettle library, a low-level
+cryptographic library"), and the sentences closest to the whole are often the most generic
+("This function also resets the context").
+
+Only prose is read: code, headings, list numbers, questions and lines of a table, a contents
+page or an index are left out, so they can never be cited. The model is then asked about
+each excerpt alone, in reading order, in a short generation of its own: shorten it to one
+sentence, or name what of the things to be listed it gives. A small model asked for a summary
+of ten passages at once writes a few sentences from the first ones and drops the rest;
+asked about one, it does what is asked, and the first line shows within seconds. Each
+sentence is checked against its excerpt like any answer; one the excerpt does not support
+gives way to the excerpt's own best sentence, quoted. A citation shows the whole chunk with
+the sentence marked.
+
+The trade: a summary is built from about ``READ_TOKENS`` tokens of the document rather than
+from every word, so a point made in only one paragraph of a long stretch can be missed; and
+it reads as one sentence per stretch, in the document's order, not as an essay.
 
 Which documents: those the request names (file name, its stem, or its title), else the one
 the best search hit comes from, or, when the request speaks of documents in the plural, the
@@ -51,8 +63,9 @@ _WHOLE = re.compile(
 _LIST = re.compile(r"\blist (?:every|all|each)\b", re.I)
 _PLURAL = re.compile(r"\b(?:articles|documents|reports|files|papers|sources|all of them)\b", re.I)
 MAX_DOCUMENTS = 5  # read for one plural request, the ones the search reaches most
-STRETCHES = 10  # a summary reads from this many stretches of each document's length
-READ_TOKENS = 900  # of excerpts the model reads for one request (about 8 s on two cores)
+STRETCHES = 10  # a summary reads from this many stretches of each document's length,
+MAX_STRETCHES = 16  # or from as many as it has sections, up to this many
+READ_TOKENS = 900  # of excerpts the model reads for one request
 SENTENCE_TOKENS = 70  # the model's sentence about one excerpt
 LIST_CHUNKS = 10  # chunks a list is read from
 CANDIDATES = 3  # chunks of a stretch whose sentences are weighed
@@ -80,7 +93,8 @@ _SHOWN = "(From $source$dated.)\n$text"
 _NONE = re.compile(r"^\W*none\W*$", re.I)  # the model found nothing for the request
 _LEADING = re.compile(r"^\[(\d+)\]\s*[:.)-]?\s*")  # a line that opens with its passage number
 _EMPHASIS = re.compile(r"\*\*|__")
-_CODE = re.compile(r"[{};<>=]|\(\)|::|->|(?:^|\s)//|^\s*(?:\$|>>>|#|\d+\s+\W)")
+_CODE = re.compile(r"(?:^|\s)//|^\s*(?:\$|>>>|#|\d+\s+\W)")  # a comment, a prompt, a numbered line
+_CODE_MARKS = re.compile(r"[{};<>]|={1,2}|\(\)|::|->")  # two of these: code, not prose
 # A word of code: an identifier with an underscore, a pointer, a call or a bracketed label.
 _IDENTIFIER = re.compile(r"\w_\w|^\*\w|\w\($|^\[\w+\]$")
 # A sentence starts with a capital, a figure, a quote or code; a lower-case start is the
@@ -178,6 +192,8 @@ def is_prose(sentence: str) -> bool:
     [True, False, False, False, False]
     >>> [is_prose(s) for s in ("Function and Concept Index 64 rsa_sign_digest and more .", "Now that we have seen the loop, what have we gained?", "6.2.12 struct nettle_cipher Nettle includes a struct about the cipher functions.")]
     [False, False, False]
+    >>> is_prose("This is a proposal for creating a way to assign to variables within an expression using the notation NAME := expr.")
+    True
     >>> is_prose("77 # Augment each todo with a backlink to the original location."), is_prose("The functions are int dsa_verify (const struct dsa_key *key, struct [Function] sha_ctx *hash) Verifies it.")
     (False, False)
     """
@@ -193,6 +209,7 @@ def is_prose(sentence: str) -> bool:
         and not _NOT_A_STATEMENT.search(sentence)
         and letters >= 0.75 * len(visible)
         and not _CODE.search(sentence)
+        and len(_CODE_MARKS.findall(sentence)) < 2
         and not looks_like_instruction(sentence)
     )
 
@@ -346,9 +363,10 @@ def choose(
         wanted = [([i], target, False) for i in ranked[:LIST_CHUNKS]]
     else:
         sources = list(dict.fromkeys(h.source for h in hits))
-        per_document = max(2, STRETCHES // len(sources))
         for source in sources:
             mine = [i for i, h in enumerate(hits) if h.source == source]
+            sections = len({hits[i].section for i in mine} - {""})
+            per_document = max(2, min(MAX_STRETCHES, max(STRETCHES, sections)) // len(sources))
             centre = _mean([units[i] for i in mine])
             for n, stretch in enumerate(stretches([hits[i] for i in mine], per_document)):
                 group = [mine[j] for j in stretch]
