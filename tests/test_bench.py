@@ -103,3 +103,15 @@ def test_the_server_part_times_eight_clients_against_one_and_refuses_beyond_the_
     burst = server["default_queue"]
     assert burst["queue"] == small.api_queue == 4 and burst["sent"] == 8
     assert 1 <= burst["refused"] <= 8 - 1 - 4  # one answering, four waiting, the rest refused
+
+
+def test_whole_document_requests_are_timed_to_the_first_word_and_the_end(settings):
+    from rag_eval.bench import bench_whole
+
+    small = settings.with_(model="smollm2-135m", n_ctx=2048)
+    result = bench_whole(small, ["node-addons.md", "performance-gov-discovery.pdf"])
+    manual, report = result["node-addons.md"], result["performance-gov-discovery.pdf"]
+    assert manual["words"] > 4000 and manual["pages"] == 0 and report["pages"] == 24
+    for figures in (manual, report):
+        assert 0 < figures["first_word_ms"] <= figures["total_ms"]
+    assert result["total_ms"]["n"] == 2 and result["first_word_ms"]["p50"] > 0
