@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +44,12 @@ from .ingest import Indexer, Progress
 from .models import resolve_model
 from .once import load_once
 from .prompting import NOT_FOUND, build_messages, load_templates
-from .records import Answer, Citation, DocumentInfo, Hit, IngestReport, Turn
+from .records import Answer, Citation, DocumentInfo, Hit, IndexChange, IngestReport, Turn
 from .retrieval import Retriever
 from .settings import DEFAULT_COLLECTION, Settings, check_collection_name
 from .store import Store, collections
+from .watch import SETTLE
+from .watch import watch as watch_paths
 
 ABSTAIN_TEXT = "The documents don't say."
 WIDER = 8  # a question limited to some documents searches this many times wider, then keeps theirs
@@ -125,6 +127,44 @@ class Assistant:
         paths = require(paths)  # a mistyped path is reported before any model loads
         indexer = Indexer(self.settings, self.store(), self.retriever.embedder)
         return indexer.ingest(paths, progress)
+
+    def watch(
+        self,
+        paths: Iterable[Path | str],
+        on_change: Callable[[IndexChange], None] | None = None,
+        stop: threading.Event | None = None,
+        *,
+        on_ready: Callable[[IngestReport], None] | None = None,
+        progress: Progress | None = None,
+        settle: float = SETTLE,
+    ) -> None:
+        """Ingest ``paths``, then keep the index in line with them until ``stop`` is set (or
+        KeyboardInterrupt): new, changed, renamed and removed files are applied within
+        seconds, each once its file has been still for ``settle`` seconds, and reported to
+        ``on_change`` once in the index. ``on_ready`` gets the first ingest's report. Blocks:
+        run it on a thread of its own to go on meanwhile (``rag.watch``)."""
+        paths = require(paths)
+        indexer = Indexer(self.settings, self.store(), self.retriever.embedder)
+        watch_paths(
+            indexer,
+            paths,
+            on_change,
+            stop,
+            settle=settle,
+            progress=progress,
+            on_ready=on_ready,
+            ignore=[self.settings.chroma_path],
+        )
+
+    def last_changed(self) -> str | None:
+        """When the index last changed (an ingest, a deletion, a watched file), as an ISO 8601
+        time in UTC; None when nothing was ever written (or it was written before the time
+        was kept)."""
+        try:
+            store = self._existing_store()
+        except NoIndexError:
+            return None
+        return (store.changed_at() or None) if store is not None else None
 
     def documents(self) -> list[DocumentInfo]:
         """The committed documents; [] before anything is ingested. A collection other than

@@ -61,14 +61,25 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Then keep watching PATHS: new, changed, renamed and removed files are applied within "
+    "seconds, one line each, until Ctrl-C (with --json: one JSON object a line).",
+)
 @collection_option
-def ingest(paths: tuple[Path, ...], as_json: bool, collection: str | None) -> None:
+def ingest(paths: tuple[Path, ...], as_json: bool, watch: bool, collection: str | None) -> None:
     """Add or update documents (PDF, Word .docx, web pages .html, EPUB, .txt, .md, .rst) from
     files or folders; default: seeds/.
 
     Unchanged files are skipped, changed ones replaced, and files gone from an ingested
     folder removed. Example: rag ingest seeds/ notes/report.md; into a collection of its own:
     rag ingest --collection work ~/work-papers
+
+    With --watch it goes on: each file added, changed, renamed or removed under PATHS is
+    applied once it has been still for a second, printed as "added", "updated", "removed" or
+    "skipped" with the reason, until Ctrl-C (exit 130; the index holds only whole documents).
+    Example: rag ingest --watch ~/Documents/papers
     """
     from .assistant import Assistant
 
@@ -79,10 +90,18 @@ def ingest(paths: tuple[Path, ...], as_json: bool, collection: str | None) -> No
         raise InputError("Name the files or folders to ingest, e.g. `rag ingest ~/Documents`.")
     targets = list(paths) or [demo]
     assistant = Assistant(_settings(collection=collection))
-    report = assistant.ingest(targets, progress=_progress() if not as_json else None)
+    progress = _progress() if not as_json else None
+    if watch:
+        _watch(assistant, targets, as_json, progress)
+        return
+    report = assistant.ingest(targets, progress=progress)
     if as_json:
         _dump(report.to_dict())
         return
+    _print_report(report)
+
+
+def _print_report(report: Any) -> None:
     for name, reason in report.skipped.items():
         click.echo(f"skipped {name}: {reason}", err=True)
     for name, notes in report.notes.items():
@@ -93,6 +112,32 @@ def ingest(paths: tuple[Path, ...], as_json: bool, collection: str | None) -> No
         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
         f"{len(report.skipped)} skipped; {report.chunks} chunks in the index ({report.seconds:.1f} s)."
     )
+
+
+def _watch(assistant: Any, targets: list[Path], as_json: bool, progress: Any) -> None:
+    """``rag ingest --watch``: the first ingest's report, then a line a change, until Ctrl-C."""
+    from datetime import datetime
+
+    def ready(report: Any) -> None:
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        else:
+            _print_report(report)
+        where = ", ".join(str(t) for t in targets)
+        click.echo(f"Watching {where} for changes; Ctrl-C stops.", err=True)
+
+    def changed(change: Any) -> None:
+        if as_json:
+            click.echo(json.dumps(change.to_dict(), ensure_ascii=False))
+            return
+        at = datetime.fromisoformat(change.at).astimezone().strftime("%H:%M:%S")
+        click.echo(f"{at} {change.line()}")
+
+    try:
+        assistant.watch(targets, on_change=changed, on_ready=ready, progress=progress)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching: the index holds only whole documents.", err=True)
+        sys.exit(130)
 
 
 def _progress() -> Any:

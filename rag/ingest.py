@@ -4,7 +4,8 @@ For each file: unchanged content, chunked the same way (same ``index_version`` a
 catalogue), is skipped; new or changed content is chunked, embedded and written, then the
 file's older chunks are deleted and the catalogue entry is committed last. Files that vanished from an ingested folder are removed.
 A run killed at any point leaves only whole documents visible (see ``store``), and the next
-run sweeps up what the crash left behind.
+run sweeps up what the crash left behind. ``Indexer.update`` applies the changes a file
+watcher reports (``rag ingest --watch``, ``rag.watch``) the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from .chunking import chunk_spans
 from .documents import file_sha256, find_files, read_document
 from .embedding import Embedder
+from .errors import InputError
 from .formats import Interrupted
 from .records import Chunk, Document, IngestReport
 from .settings import Settings
@@ -83,12 +85,62 @@ class Indexer:
         self.embedder = embedder
 
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
-        began = time.perf_counter()
         folders = [Path(p).expanduser() for p in paths]
         files, skipped = find_files(folders)
+        return self._ingest(folders, files, skipped, progress)
+
+    def update(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
+        """Apply what changed at ``paths`` (as a file watcher reports them, ``rag.watch``):
+        files that exist are ingested, a folder as ``ingest`` does it (its files, and its
+        documents whose files are gone removed), and the documents at or under a path that no
+        longer exists are removed, after the new ones are stored, so that a renamed file is
+        never missing from the index in between. One run, with ``ingest``'s guarantees."""
+        began = time.perf_counter()
+        present: list[Path] = []
+        files: list[Path] = []
+        skipped: dict[str, str] = {}
+        gone: list[str] = []
+        for path in (Path(p).expanduser() for p in paths):
+            try:
+                found, why = find_files([path])
+            except InputError:  # gone (deleted, or renamed away) before it could be read
+                gone.append(_resolved(path))
+                continue
+            present.append(path)
+            files.extend(found)
+            skipped.update(why)
+        report = IngestReport()
+        if present:
+            report = self._ingest(present, sorted(set(files)), skipped, progress, sweep=False)
+        removed = [
+            (where, entry)
+            for where, entry in self.store.catalog().items()
+            if any(where == g or Path(where).is_relative_to(g) for g in gone)
+        ]
+        for where, entry in removed:
+            self.store.remove_document(where)
+            report.removed.append(entry.source)
+        if removed:
+            self.store.bump_generation()
+        report.chunks = self.store.count()
+        report.seconds = round(time.perf_counter() - began, 3)
+        return report
+
+    def _ingest(
+        self,
+        folders: list[Path],
+        files: list[Path],
+        skipped: dict[str, str],
+        progress: Progress | None,
+        sweep: bool = True,
+    ) -> IngestReport:
+        """Ingest ``files`` (found under ``folders``; ``skipped``: those of other types, with
+        why) and remove the documents of ``folders`` whose files are gone; ``sweep`` first
+        deletes what an interrupted run left behind."""
+        began = time.perf_counter()
         report = IngestReport(skipped={_name(k): v for k, v in skipped.items()})
         catalog = self.store.catalog()
-        swept = self._sweep(catalog)
+        swept = self._sweep(catalog) if sweep else False
 
         max_bytes = int(self.settings.max_file_mb * 1e6)
         pending: list[tuple[Document, list[Chunk]]] = []

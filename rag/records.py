@@ -147,6 +147,44 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def changes(self, at: str = "") -> list[IndexChange]:
+        """What this run changed, one record a file (unchanged files are not changes).
+
+        >>> [c.line() for c in IngestReport(added=["a.txt"], skipped={"b.pdf": "empty file"}).changes()]
+        ['added a.txt', 'skipped b.pdf: empty file']
+        """
+        out = [
+            IndexChange(kind, name, notes=tuple(self.notes.get(name, ())), at=at)
+            for kind, names in (("added", self.added), ("updated", self.updated))
+            for name in names
+        ]
+        out += [IndexChange("removed", name, at=at) for name in self.removed]
+        out += [IndexChange("skipped", n, reason, at=at) for n, reason in self.skipped.items()]
+        return out
+
+
+@dataclass(frozen=True)
+class IndexChange:
+    """One change a watched folder brought to the index (``Assistant.watch``)."""
+
+    kind: str  # added | updated | removed | skipped
+    source: str  # the file's name
+    reason: str = ""  # why a skipped file was not ingested
+    notes: tuple[str, ...] = ()  # parts of an added or updated file left out, and why
+    at: str = ""  # when it was applied (ISO 8601, UTC)
+
+    def line(self) -> str:
+        """The change in one line, as ``rag ingest --watch`` prints it."""
+        text = f"{self.kind} {self.source}"
+        if self.reason:
+            text += f": {self.reason}"
+        if self.notes:
+            text += f" (left out: {'; '.join(self.notes)})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class DocumentInfo:

@@ -7,7 +7,7 @@ telemetry off.
 
 The catalogue (``<collection>_catalog``) holds one record per committed document (path,
 content hash, chunk count, title, date) and a ``generation`` record that changes on every
-write. A document's chunks are written before its catalogue record, so a reader that only
+write, with the time of that write (``changed_at``). A document's chunks are written before its catalogue record, so a reader that only
 trusts chunks whose hash matches the catalogue never sees a half-written document, and the
 next ingest sweeps away anything a crash left behind.
 """
@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -137,6 +138,7 @@ class Store(Protocol):
     def remove_document(self, path: str) -> None: ...
     def generation(self) -> str: ...
     def bump_generation(self) -> None: ...
+    def changed_at(self) -> str: ...
     def documents(self) -> list[DocumentInfo]: ...
 
 
@@ -288,8 +290,16 @@ class ChromaStore:
 
     def bump_generation(self) -> None:
         self._catalog.upsert(
-            ids=[GENERATION_ID], embeddings=[[0.0]], metadatas=[{"value": uuid.uuid4().hex}]
+            ids=[GENERATION_ID],
+            embeddings=[[0.0]],
+            metadatas=[{"value": uuid.uuid4().hex, "changed": now_iso()}],
         )
+
+    def changed_at(self) -> str:
+        """When the index last changed (ISO 8601, UTC), as the last ``bump_generation`` wrote
+        it; "" before any change, or for an index written before the time was kept."""
+        result = self._catalog.get(ids=[GENERATION_ID], include=["metadatas"])
+        return str(result["metadatas"][0].get("changed", "")) if result["ids"] else ""
 
     def documents(self) -> list[DocumentInfo]:
         return sorted(
@@ -325,6 +335,7 @@ class MemoryStore:
         self._chunks: dict[str, tuple[str, dict[str, Any], list[float]]] = {}
         self._catalog: dict[str, CatalogEntry] = {}
         self._generation = ""
+        self._changed = ""
 
     def count(self) -> int:
         return len(self._chunks)
@@ -385,12 +396,21 @@ class MemoryStore:
 
     def bump_generation(self) -> None:
         self._generation = uuid.uuid4().hex
+        self._changed = now_iso()
+
+    def changed_at(self) -> str:
+        return self._changed
 
     def documents(self) -> list[DocumentInfo]:
         return sorted(
             (e.info() for e in self._catalog.values()),
             key=lambda d: (d.source, d.path),
         )
+
+
+def now_iso() -> str:
+    """The time now in UTC, ISO 8601 to the millisecond ("2026-12-07T14:05:09.120+00:00")."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def one_line(exc: BaseException) -> str:
