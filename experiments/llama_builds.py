@@ -1,5 +1,5 @@
 """Prompt reading and generation speed of the default model under several llama.cpp builds,
-measured in one run on this machine: the numbers behind the README's choice of build.
+measured in one run on this machine: the numbers behind the choice of build (docs/models.md).
 
     .venv/bin/python experiments/llama_builds.py [VARIANT ...] [--rounds N] [--json]
 
