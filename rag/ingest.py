@@ -28,7 +28,8 @@ from .settings import Settings
 from .store import CatalogEntry, Store
 
 # (files done, files total, current file); while a long PDF is read, the file's name says
-# which page ("report.pdf, page 120 of 300").
+# which page ("report.pdf, page 120 of 300"), and before a group of chunks is embedded it
+# says how many ("embedding 256 chunks").
 Progress = Callable[[int, int, str], None]
 PAGES_TO_REPORT = 20  # a PDF this long reports its pages as it is read
 
@@ -158,6 +159,11 @@ class Indexer:
 
             return self._read(file, max_bytes, catalog, pages)
 
+        def embedding(group: list[tuple[Document, list[Chunk]]]) -> None:
+            count = sum(len(c) for _, c in group)
+            if progress and count:
+                progress(done, len(files), f"embedding {count} chunks")
+
         # Files are read and chunked on 4 threads; one writer stores each embedded group while
         # the next is embedded (the model and Chroma leave the GIL), in order, so a group's
         # catalogue entries are still committed only after its chunks.
@@ -180,8 +186,10 @@ class Indexer:
                     (report.updated if old else report.added).append(doc.source)
                     pending.append((doc, chunks))
                     if sum(len(c) for _, c in pending) >= EMBED_GROUP:
+                        embedding(pending)
                         last = self._write(pending, set(catalog), writer, last)
                         pending = []
+                embedding(pending)
                 last = self._write(pending, set(catalog), writer, last)
                 if last is not None:
                     last.result()  # a failed write stops the run here, with its own message

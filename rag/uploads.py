@@ -13,11 +13,14 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .documents import SUPPORTED
 from .errors import InputError
 from .records import IngestReport
+
+if TYPE_CHECKING:
+    from .ingest import Progress
 
 ALLOWED = SUPPORTED
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -80,10 +83,13 @@ class Added:
     report: IngestReport | None = None
 
 
-def add_uploads(assistant: Any, files: Iterable[tuple[Path, str]]) -> Added:
+def add_uploads(
+    assistant: Any, files: Iterable[tuple[Path, str]], progress: Progress | None = None
+) -> Added:
     """Save each ``(temporary file, original name)`` into the assistant's collection's
     uploads folder and index the folder. Refusals are collected, not raised; an error of the
-    index (RagError) propagates after the files are saved."""
+    index (RagError) propagates after the files are saved. ``progress`` follows the ingest
+    (``rag.ingest.Progress``)."""
     added = Added()
     uploads = assistant.settings.uploads
     for path, name in files:
@@ -93,7 +99,7 @@ def add_uploads(assistant: Any, files: Iterable[tuple[Path, str]]) -> Added:
             added.refused[name] = str(exc)
     if not added.saved:
         return added
-    added.report = assistant.ingest([uploads])
+    added.report = assistant.ingest([uploads], progress)
     for name in added.saved:  # a copy that could not be read is not kept
         if name in added.report.skipped:
             (uploads / name).unlink(missing_ok=True)

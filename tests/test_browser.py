@@ -345,6 +345,91 @@ def test_an_uploaded_pdf_is_answered_from_with_its_page_in_the_evidence(open_pag
     )
 
 
+def test_uploading_a_long_pdf_shows_its_pages_as_they_are_read(open_page, monkeypatch):
+    """The note follows the upload: the PDF's pages as they are read, then the summary.
+
+    Test-only slowing: the 15-page PDF is made to report its pages (``PAGES_TO_REPORT``,
+    20 in use) and each page is held 0.3 s, so that the page messages stay on the page long
+    enough to be seen however fast this machine reads; the server runs in this process."""
+    import rag.ingest
+    from tests.test_files import PDF
+
+    monkeypatch.setattr(rag.ingest, "PAGES_TO_REPORT", 10)
+    read = rag.ingest.Indexer._read
+
+    def slow_read(self, file, max_bytes, catalog, pages=None):
+        def slow(page: int, total: int) -> None:
+            time.sleep(0.3)
+            if pages is not None:
+                pages(page, total)
+
+        return read(self, file, max_bytes, catalog, slow)
+
+    monkeypatch.setattr(rag.ingest.Indexer, "_read", slow_read)
+    page = open_page()
+    page.get_by_role("tab", name="Documents").click()
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and "/upload" in r.url, timeout=ANSWER_MS
+    ) as sent:
+        page.locator("#upload input[type=file]").set_input_files(str(PDF))
+    assert sent.value.ok
+    page.wait_for_function(
+        "name => document.querySelector('#upload').innerText.replace(/\\s+/g, '')"
+        ".includes(name.replace(/\\s+/g, ''))",
+        arg=PDF.name,
+    )
+    # Every text the note shows, in order, as the page changes it.
+    page.evaluate(
+        """() => {
+            window.notes = [];
+            const note = document.querySelector('#documents-note');
+            const seen = () => {
+                const text = note.innerText.trim();
+                if (text && text !== window.notes.at(-1)) window.notes.push(text);
+            };
+            new MutationObserver(seen).observe(note, {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    page.click("#add")
+    page.wait_for_function(
+        "document.querySelector('#documents-note').innerText.includes('page')", timeout=ANSWER_MS
+    )
+    shot(page, "09-upload-progress")
+    page.wait_for_function(
+        f"document.querySelector('#documents-note').innerText.includes('Added {PDF.name}')",
+        timeout=ANSWER_MS,
+    )
+    notes = page.evaluate("window.notes")
+    pages = [n for n in notes if f"Reading {PDF.name}: page " in n]
+    assert pages, notes
+    assert notes.index(pages[0]) < len(notes) - 1
+    assert notes[-1].startswith(f"Added {PDF.name}.")
+    numbers = [int(n.split("page ")[1].split(" of ")[0]) for n in pages]
+    assert numbers == sorted(numbers) and pages[-1].endswith(" of 15"), pages
+    assert page.locator("#index-changed").inner_text().startswith("Index last changed ")
+
+    page.locator("#delete-name input").click()  # as it was for the other tests
+    page.get_by_role("option", name=PDF.name).click()
+    page.click("#delete")
+    page.wait_for_function(
+        f"document.querySelector('#documents-note').innerText.includes('Deleted {PDF.name}')"
+    )
+
+
+def test_reindex_reports_what_it_read_then_what_changed(open_page):
+    page = open_page()
+    page.get_by_role("tab", name="Documents").click()
+    button = page.locator("#reindex")
+    assert button.inner_text().strip() == "Re-index documents"
+    button.click()
+    page.wait_for_function(
+        "document.querySelector('#documents-note').innerText.includes('chunks in the index')",
+        timeout=ANSWER_MS,
+    )
+    assert "unchanged" in page.locator("#documents-note").inner_text()
+    assert page.locator("#index-changed").inner_text().startswith("Index last changed ")
+
+
 def test_two_tabs_asking_at_once_each_get_their_own_answer(open_page):
     questions = (
         "How long did the meeting between Blinken and Lavrov in Geneva last?",

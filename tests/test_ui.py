@@ -365,8 +365,8 @@ def test_upload_indexes_the_file_and_refuses_others(geneva, tmp_path):
     )
 
     assert message == (
-        "Added zorblat.txt. Skipped broken.pdf: not a readable PDF: the file is damaged or has "
-        "no pages. 2 chunks in the index.\n\n"
+        "Added zorblat.txt. 2 chunks in the index.\n\n"
+        "Skipped broken.pdf: not a readable PDF: the file is damaged or has no pages.\n\n"
         f"Refused slides.pptx: only {ONLY} files can be uploaded, not .pptx files."
     )
     assert sorted(p.name for p in assistant.settings.uploads.iterdir()) == ["zorblat.txt"]
@@ -522,3 +522,104 @@ def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# -- progress of uploads and re-indexing ----------------------------------------------
+def handler(demo, name: str):
+    return next(fn for fn in demo.fns.values() if fn.name == name)
+
+
+def test_an_upload_streams_the_file_and_its_pages_then_the_summary(
+    geneva, tmp_path, monkeypatch
+):
+    import gradio as gr
+
+    import rag.ingest
+    from tests.test_files import PDF
+
+    monkeypatch.setattr(rag.ingest, "PAGES_TO_REPORT", 10)  # the 15-page PDF reports its pages
+    assistant, _ = geneva
+    slides = tmp_path / "slides.pptx"
+    slides.write_bytes(b"PK")
+    add = handler(build_app(assistant), "add_files")
+    assert (add.concurrency_limit, add.concurrency_id) == (1, "index")
+
+    views = list(add.fn([str(PDF), str(slides)], assistant.settings.collection))
+
+    notes = [view[2] for view in views]
+    name = PDF.name
+    pages = [f"Reading {name}: page {n} of 15" for n in range(1, 16)]
+    assert notes[: len(pages) + 2] == [
+        f"Adding {name}, slides.pptx…",
+        *pages,
+        f"Read {name} (1 of 1 file)",
+    ]
+    assert notes[-2].startswith("Embedding ") and notes[-2].endswith(" chunks")
+    assert notes[-1].startswith(f"Added {name}. ")
+    assert notes[-1].endswith(
+        f"\n\nRefused slides.pptx: only {ONLY} files can be uploaded, not .pptx files."
+    )
+    # While it runs only the note changes; at the end the documents, the time the index
+    # changed, and the picker is cleared.
+    assert all(v[0] == gr.skip() and v[-1] == gr.skip() for v in views[:-1])
+    final = views[-1]
+    assert name in [row[0] for row in final[0]]
+    assert final[5] == docs.changed_line(assistant.last_changed())
+    assert final[-1] is None
+
+
+def test_reindex_streams_each_file_then_what_changed(geneva):
+    assistant, _ = geneva
+    seeds = sorted(p.name for p in docs.SEEDS.iterdir() if p.suffix == ".txt")
+    notes = list(docs.reindex_steps(assistant))
+    assert notes[0] == "Re-indexing…"
+    read = [n for n in notes if n.startswith("Read ")]
+    assert len(read) == len(seeds)
+    assert read[-1].endswith(f"({len(seeds)} of {len(seeds)} files)")
+    assert any(n.startswith("Embedding ") for n in notes)
+    assert notes[-1].startswith(f"Added {', '.join(seeds)}.")
+
+
+def test_an_ingest_error_is_the_last_message(geneva, tmp_path, monkeypatch):
+    from rag.errors import RagError
+
+    assistant, _ = geneva
+
+    def broken(paths, progress=None):
+        progress(0, 1, "a.pdf, page 1 of 30")
+        raise RagError("the index is locked")
+
+    monkeypatch.setattr(assistant, "ingest", broken)
+    note = tmp_path / "a.txt"
+    note.write_text("text\n")
+    assert list(docs.upload_steps(assistant, [note])) == [
+        "Adding a.txt…",
+        "Reading a.pdf: page 1 of 30",
+        "Saved the files but could not index them: the index is locked",
+    ]
+
+
+# -- when the index last changed ------------------------------------------------------
+def test_the_documents_panel_says_when_the_index_last_changed(geneva, tmp_path):
+    assistant, _ = geneva
+    demo = build_app(assistant)
+    before = assistant.last_changed()
+    assert before is not None
+    shown = handler(demo, "documents_view").fn(assistant.settings.collection)
+    assert shown[5] == docs.changed_line(before)
+    assert shown[5].startswith("Index last changed 20") and shown[5].endswith(" UTC")
+
+    note = tmp_path / "zorblat.txt"
+    note.write_text("The Zorblat festival was held in Tallinn on 3 May.\n")
+    *_, final = handler(demo, "add_files").fn([str(note)], assistant.settings.collection)
+    after = assistant.last_changed()
+    assert after is not None and after > before
+    assert final[5] == docs.changed_line(after)
+
+
+def test_the_changed_line_reads_iso_times_in_utc():
+    line = "Index last changed 2026-12-07 14:52 UTC"
+    assert docs.changed_line("2026-12-07T15:52:00+01:00") == line
+    assert docs.changed_line("2026-12-07T14:52:59Z") == line
+    assert docs.changed_line("") == "Nothing indexed yet."
+    assert docs.changed_line(None) == "Nothing indexed yet."

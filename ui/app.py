@@ -118,13 +118,16 @@ def build_app(assistant: Any) -> Any:
 
     def documents_view(collection, message=None):
         """(table rows, delete choices, note, the chat's document choices, the collection
-        choices) for ``collection``; the note is left alone when ``message`` is None."""
+        choices, when the index last changed) for ``collection``; the note is left alone
+        when ``message`` is None."""
+        changed = docs.changed_line(None)
         try:
             known = assistant.collections()
             target = workspace(collection)
             name = target.settings.collection
             if name in known:
                 rows = documents_rows(target.documents())
+                changed = docs.changed_line(target.last_changed())
             else:  # listing a new name would make it: it is made by its first upload
                 rows = []
                 if message is None:
@@ -139,6 +142,7 @@ def build_app(assistant: Any) -> Any:
             note_update,
             gr.Dropdown(choices=[ALL_DOCUMENTS, *names], value=ALL_DOCUMENTS),
             gr.Dropdown(choices=sorted({*known, collection or assistant.settings.collection})),
+            changed,
         )
 
     def switch_collection(collection, request):
@@ -147,6 +151,28 @@ def build_app(assistant: Any) -> Any:
         return [], EVIDENCE_EMPTY, [], [], *documents_view(collection, "")
 
     switch_collection.__annotations__["request"] = gr.Request
+
+    def following(steps, name, *args, done=()):
+        """Stream ``steps(assistant over collection name, *args)`` (``docs.upload_steps``,
+        ``docs.reindex_steps``) to the note as the work goes, then refresh the documents
+        with its last message, the summary: yields the documents outputs, then ``done``."""
+        keep = (gr.skip(),) * 2
+        rest = (gr.skip(),) * len(done)
+        message = None
+        try:
+            for line in steps(workspace(name), *args):
+                if message is not None:
+                    yield *keep, message, *keep, gr.skip(), *rest
+                message = line
+        except RagError as exc:
+            message = str(exc)
+        yield *documents_view(name, message), *done
+
+    def add_files(chosen, name):
+        yield from following(docs.upload_steps, name, chosen, done=(None,))  # clears the picker
+
+    def reindex_all(name):
+        yield from following(docs.reindex_steps, name)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         chat_state = gr.State([])
@@ -242,12 +268,14 @@ def build_app(assistant: Any) -> Any:
                             [], label="Document", scale=3, elem_id="delete-name"
                         )
                         remove = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
-                    reindex = gr.Button("Re-index seeds and uploads", elem_id="reindex")
+                    reindex = gr.Button("Re-index documents", elem_id="reindex")
                     note = gr.Markdown(elem_id="documents-note")
                 with gr.Column(scale=3, min_width=360):
+                    changed = gr.Markdown(elem_id="index-changed", elem_classes="index-changed")
                     table = gr.Dataframe(
                         headers=["File", "Pages", "Chunks", "Date", "Title", "Author"],
-                        column_widths=["24%", "8%", "9%", "13%", "30%", "16%"],
+                        # room for "Pages" and "Chunks" on one line (style.css: no wrapping)
+                        column_widths=["22%", "11%", "12%", "13%", "26%", "16%"],
                         datatype=["str", "str", "number", "str", "str", "str"],
                         interactive=False,
                         wrap=True,
@@ -281,11 +309,12 @@ def build_app(assistant: Any) -> Any:
             clear(clear_chat, outputs=[chatbot, evidence, chat_state, history_state], queue=False)
 
         index_events: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
-        outputs = [table, to_delete, note, about, collection]
+        outputs = [table, to_delete, note, about, collection, changed]
         add.click(
-            lambda f, c: (*documents_view(c, write(docs.upload, c, f)), None),  # clears the picker
+            add_files,
             [files, collection],
             [*outputs, files],
+            show_progress="minimal",
             **index_events,
         )
         remove.click(
@@ -295,9 +324,10 @@ def build_app(assistant: Any) -> Any:
             **index_events,
         )
         reindex.click(
-            lambda c: documents_view(c, write(docs.reindex, c)),
+            reindex_all,
             [collection],
             outputs,
+            show_progress="minimal",
             **index_events,
         )
         documents_tab.select(documents_view, [collection], outputs)
