@@ -36,12 +36,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from .metadata import clean_author, clean_date, clean_text, clean_title, html_metadata
 
 # PDFium is not thread-safe; files are read on several threads during ingest.
 _PDFIUM = threading.Lock()
+T = TypeVar("T")
 OCR_DPI = 300
 # A page with fewer characters of text than this is treated as scanned (an image of text).
 SCANNED_CHARS = 16
@@ -114,15 +115,14 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
             count = len(pdf)
             meta = _pdf_metadata(pdf)
             outline = _outline(pdf)
-            typeset_title = _title_by_type(pdf[0].get_textpage()) if count else ""
+            typeset_title = _closed(pdf, 0, _title_by_type) if count else ""
         if count == 0:
             raise Unreadable("the PDF has no pages")
         pages: list[list[str]] = []
         scanned: list[int] = []
         for i in range(count):
             with _PDFIUM:
-                page = pdf[i]
-                text = page.get_textpage().get_text_range()
+                text = _closed(pdf, i, lambda textpage: textpage.get_text_range())
             if len(text.strip()) < SCANNED_CHARS:
                 scanned.append(i)
                 text = ""
@@ -170,6 +170,19 @@ def read_pdf(path: Path, progress: PageProgress | None = None) -> Extracted:
             + ("" if ocr_available() else " (scanned pages: install tesseract-ocr to read them)")
         )
     return out
+
+
+def _closed(pdf: Any, index: int, read: Callable[[Any], T]) -> T:
+    """``read`` of page ``index``'s text page, both closed before returning. PDFium is not
+    thread-safe: every call into it, freeing included, happens under ``_PDFIUM`` (the
+    caller holds it), never later from a garbage collector on another thread."""
+    page = pdf[index]
+    textpage = page.get_textpage()
+    try:
+        return read(textpage)
+    finally:
+        textpage.close()
+        page.close()
 
 
 def _pdf_metadata(pdf: Any) -> dict[str, str]:
@@ -362,8 +375,12 @@ def ocr_available() -> bool:
 
 def _ocr_page(pdf: Any, index: int) -> str:
     """The text of a scanned page, rendered at ``OCR_DPI`` and read by Tesseract."""
-    with _PDFIUM:
-        image = pdf[index].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
+    with _PDFIUM:  # rendered, copied out of PDFium's buffer and every object closed
+        page = pdf[index]
+        bitmap = page.render(scale=OCR_DPI / 72, grayscale=True)
+        image = bitmap.to_pil().copy()
+        bitmap.close()
+        page.close()
     png = io.BytesIO()
     image.save(png, format="PNG")
     try:
