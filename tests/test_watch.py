@@ -306,7 +306,14 @@ def interrupt_after_changes(command: list[str], folder: Path, timeout: float, **
     """Run ``command`` (watching ``folder``), add one file and delete another, then Ctrl-C it;
     asserts each step and the exit status 130."""
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal, even when the tests themselves run as a background job
+        # (which starts every child with SIGINT ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **popen,
     )
     lines = Lines(proc)
     try:
