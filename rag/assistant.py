@@ -43,6 +43,7 @@ from .generation import (
 from .ingest import Indexer, Progress
 from .models import resolve_model
 from .once import load_once
+from .pdfpage import MarkedPage, mark_page
 from .prompting import NOT_FOUND, build_messages, load_templates
 from .records import Answer, Citation, DocumentInfo, Hit, IndexChange, IngestReport, Turn
 from .retrieval import Retriever
@@ -322,6 +323,19 @@ class Assistant:
             return []
         return overview.in_order(self.store().page_chunks(citation.chunk_id))
 
+    def page_image(self, citation: Citation) -> MarkedPage | None:
+        """The PDF page a citation's passage is on, rendered with the passage marked and its
+        supporting sentence marked strongly (``rag.pdfpage``); None for a passage of another
+        kind of file, or when the file is gone or no longer holds the passage on that page."""
+        if citation.page is None:
+            return None
+        for doc in self.documents():  # of files of that name in other folders, the one with it
+            if doc.source == citation.source and doc.pages:
+                page = mark_page(doc.path, citation.page, citation.text, citation.quote)
+                if page is not None:
+                    return page
+        return None
+
     def whole_documents(self, question: str, documents: Sequence[str] | None = None) -> list[str]:
         """The documents a whole-document request is about: those given, else those it
         names, else the best search hit's (the few the search reaches most, for a request
@@ -495,7 +509,9 @@ def decline_rule(settings: Settings) -> Decline | None:
 def load_generator(settings: Settings) -> Generator:
     """The configured generator, loaded once per process and shared."""
     if settings.llm_url:
-        return _remote(settings.llm_url, settings.model, settings.n_ctx, settings.llm_api_key)
+        return _remote(
+            settings.llm_url, settings.model, settings.n_ctx, settings.llm_api_key, settings.parallel
+        )
     path, name = resolve_model(settings)
     return _local(str(path), name, settings.n_ctx, settings.n_threads, settings.seed)
 
@@ -506,8 +522,8 @@ def _local(path: str, name: str, n_ctx: int, threads: int, seed: int) -> Generat
 
 
 @load_once(maxsize=2)
-def _remote(url: str, model: str, n_ctx: int, key: str) -> Generator:
-    return OpenAIGenerator(url, model, n_ctx, key)
+def _remote(url: str, model: str, n_ctx: int, key: str, parallel: int) -> Generator:
+    return OpenAIGenerator(url, model, n_ctx, key, parallel=parallel)
 
 
 def _ms(since: float) -> float:

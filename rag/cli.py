@@ -253,16 +253,32 @@ def ask(
 @cli.command()
 @click.option("--host", default=None, help="Address to bind (RAG_UI_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (RAG_UI_PORT, default 7860).")
+@click.option(
+    "--watch",
+    "watch",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Keep the collection in line with this file or folder while the chat runs: files "
+    "added, changed, renamed or removed are applied within seconds; repeatable.",
+)
 @collection_option
-def ui(host: str | None, port: int | None, collection: str | None) -> None:
+def ui(host: str | None, port: int | None, watch: tuple[Path, ...], collection: str | None) -> None:
     """Open the browser chat over the indexed documents (on the page, a menu switches
     between collections).
 
-    Example: rag ui --port 7860, then open http://127.0.0.1:7860
+    With --watch, the folders and files named are ingested into the collection the chat
+    starts with, and kept in line with it as people chat; the Documents tab follows.
+
+    Example: rag ui --port 7860, then open http://127.0.0.1:7860;
+    rag ui --watch ~/Documents/reports
     """
+    from .documents import require
+
+    targets = require(watch)  # a mistyped path is reported before the chat loads
     from ui.app import serve
 
-    serve(_settings(ui_host=host, ui_port=port, collection=collection))
+    serve(_settings(ui_host=host, ui_port=port, collection=collection), watch=targets)
 
 
 @cli.command()

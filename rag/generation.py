@@ -328,13 +328,19 @@ class OpenAIGenerator:
     """Any OpenAI-compatible chat server (llama.cpp server, vLLM, ...), streamed over SSE.
 
     The server's tokenizer is not reachable through the OpenAI API, so prompts are budgeted
-    with tiktoken's cl100k_base plus a 25 % margin.
+    with tiktoken's cl100k_base plus a 25 % margin. At most ``parallel`` requests are in
+    flight at once from this process, whoever makes them (the chat, ``rag serve``, MCP, the
+    checks of an answer): the server's slots, never more.
     """
 
-    def __init__(self, base_url: str, model: str, n_ctx: int, api_key: str = "") -> None:
+    def __init__(
+        self, base_url: str, model: str, n_ctx: int, api_key: str = "", *, parallel: int = 1
+    ) -> None:
         import httpx
 
         self.name = model
+        self.parallel = parallel
+        self._slots = threading.BoundedSemaphore(parallel)
         self.n_ctx = n_ctx
         self._url = base_url.rstrip("/") + "/chat/completions"
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -365,7 +371,7 @@ class OpenAIGenerator:
         if likelihood is not None:
             body["logprobs"] = True  # servers that support it send each token's log-probability
         try:
-            with self._client.stream("POST", self._url, json=body) as response:
+            with self._slots, self._client.stream("POST", self._url, json=body) as response:
                 if response.status_code != 200:
                     response.read()
                     hint = " (does RAG_LLM_URL end in /v1?)" if response.status_code == 404 else ""
@@ -402,7 +408,8 @@ class OpenAIGenerator:
             "seed": 0, "logprobs": True, "top_logprobs": 20,
         }  # fmt: skip
         try:
-            response = self._client.post(self._url, json=body)
+            with self._slots:
+                response = self._client.post(self._url, json=body)
             choice = (response.json().get("choices") or [{}])[0]
         except (httpx.HTTPError, ValueError):
             return None  # the judgement is optional: the answer stands on its other checks

@@ -6,14 +6,22 @@ file's older chunks are deleted and the catalogue entry is committed last. Files
 A run killed at any point leaves only whole documents visible (see ``store``), and the next
 run sweeps up what the crash left behind. ``Indexer.update`` applies the changes a file
 watcher reports (``rag ingest --watch``, ``rag.watch``) the same way.
+
+One writer at a time per collection: every ingest, update and delete holds an exclusive lock
+on a file in ``RAG_HOME`` (``writing``), which threads of one process (an upload in the chat
+while its folder watcher applies a change) and processes on one machine (``rag ingest`` while
+``rag ui`` runs) both wait for. Without it, one run's sweep of chunks no committed document
+owns could delete the chunks another run has written and not yet committed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -77,8 +85,19 @@ def make_chunks(doc: Document, max_tokens: int, overlap: int) -> list[Chunk]:
     return out
 
 
+@contextlib.contextmanager
+def writing(settings: Settings) -> Iterator[None]:
+    """Hold the collection's write lock (``RAG_HOME/locks/<collection>.lock``) for the block,
+    waiting for any other writer, in this process or another, to finish first."""
+    folder = settings.home / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{settings.collection}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 class Indexer:
-    """Brings the store in line with files on disk."""
+    """Brings the store in line with files on disk, one writer at a time (``writing``)."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
         self.settings = settings
@@ -88,7 +107,8 @@ class Indexer:
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
         folders = [Path(p).expanduser() for p in paths]
         files, skipped = find_files(folders)
-        return self._ingest(folders, files, skipped, progress)
+        with writing(self.settings):
+            return self._ingest(folders, files, skipped, progress)
 
     def update(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
         """Apply what changed at ``paths`` (as a file watcher reports them, ``rag.watch``):
@@ -111,18 +131,19 @@ class Indexer:
             files.extend(found)
             skipped.update(why)
         report = IngestReport()
-        if present:
-            report = self._ingest(present, sorted(set(files)), skipped, progress, sweep=False)
-        removed = [
-            (where, entry)
-            for where, entry in self.store.catalog().items()
-            if any(where == g or Path(where).is_relative_to(g) for g in gone)
-        ]
-        for where, entry in removed:
-            self.store.remove_document(where)
-            report.removed.append(entry.source)
-        if removed:
-            self.store.bump_generation()
+        with writing(self.settings):
+            if present:
+                report = self._ingest(present, sorted(set(files)), skipped, progress, sweep=False)
+            removed = [
+                (where, entry)
+                for where, entry in self.store.catalog().items()
+                if any(where == g or Path(where).is_relative_to(g) for g in gone)
+            ]
+            for where, entry in removed:
+                self.store.remove_document(where)
+                report.removed.append(entry.source)
+            if removed:
+                self.store.bump_generation()
         report.chunks = self.store.count()
         report.seconds = round(time.perf_counter() - began, 3)
         return report
@@ -285,11 +306,12 @@ class Indexer:
 
     def delete(self, source: str) -> list[str]:
         """Remove every document whose file name is ``source``; returns the removed paths."""
-        removed = [p for p, e in self.store.catalog().items() if e.source == source]
-        for path in removed:
-            self.store.remove_document(path)
-        if removed:
-            self.store.bump_generation()
+        with writing(self.settings):
+            removed = [p for p, e in self.store.catalog().items() if e.source == source]
+            for path in removed:
+                self.store.remove_document(path)
+            if removed:
+                self.store.bump_generation()
         return removed
 
 

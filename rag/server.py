@@ -15,8 +15,9 @@
 
 Safe by default: binds 127.0.0.1 and refuses any other address unless ``RAG_API_KEY`` is
 set, which every ``/v1`` request must then present as a bearer token (compared in constant
-time). One answer is generated at a time (a CPU model); up to ``RAG_API_QUEUE`` more wait,
-and a request beyond that is refused at once with 429 and ``Retry-After``. A client that
+time). One answer is generated at a time (a CPU model), or ``RAG_PARALLEL`` against a model
+server that batches; up to ``RAG_API_QUEUE`` more wait, and a request beyond that is refused
+at once with 429 and ``Retry-After``. A client that
 disconnects mid-stream stops its generation. Uploads take the file types ``rag ingest``
 reads, up to 25 MB each (413 beyond, 415 for another type), one upload indexed at a time.
 """
@@ -61,18 +62,20 @@ class Busy(Exception):
 
 
 class Gate:
-    """One generation at a time, at most ``queue`` waiting; beyond that, ``Busy`` at once."""
+    """``parallel`` answers at a time, at most ``queue`` more waiting; beyond that, ``Busy``
+    at once."""
 
-    def __init__(self, queue: int) -> None:
+    def __init__(self, queue: int, parallel: int = 1) -> None:
         self.queue = queue
-        self._run = threading.Lock()
+        self.parallel = parallel
+        self._run = threading.BoundedSemaphore(parallel)
         self._count = threading.Lock()
-        self._waiting = 0
+        self._waiting = 0  # running or waiting
 
     @contextmanager
     def turn(self) -> Iterator[None]:
         with self._count:
-            if self._waiting > self.queue:
+            if self._waiting >= self.queue + self.parallel:
                 raise Busy
             self._waiting += 1
         try:
@@ -132,7 +135,7 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
     """The FastAPI application over ``assistant``."""
     from .models import PRESETS
 
-    gate = Gate(settings.api_queue)
+    gate = Gate(settings.api_queue, settings.parallel)
     writing = threading.Lock()  # one upload or delete indexed at a time
     app = FastAPI(
         title="rag",

@@ -68,6 +68,9 @@ class Settings:
     ui_auth: str = ""  # user:password
     api_key: str = ""  # `rag serve`: the bearer token clients must send; needed off 127.0.0.1
     api_queue: int = 4  # `rag serve`: questions that may wait for the model; more get 429
+    # Answers written at once (`rag serve`, the chat, MCP) against a model server that
+    # batches (RAG_LLM_URL); the in-process model writes one at a time.
+    parallel: int = 1
 
     def __post_init__(self) -> None:
         if self.retrieval not in ("hybrid", "dense", "bm25"):
@@ -103,6 +106,13 @@ class Settings:
             # Each waiting request holds one of the server's 40 worker threads; a running
             # stream needs one free to go on.
             raise SettingsError(f"RAG_API_QUEUE={self.api_queue} must be between 0 and 32.")
+        if not 1 <= self.parallel <= 16:
+            raise SettingsError(f"RAG_PARALLEL={self.parallel} must be between 1 and 16.")
+        if self.parallel > 1 and not self.llm_url:
+            raise SettingsError(
+                f"RAG_PARALLEL={self.parallel} needs a model server (RAG_LLM_URL, e.g. "
+                "`rag model-server`): the in-process model writes one answer at a time."
+            )
         if self.ui_auth and ":" not in self.ui_auth:
             raise SettingsError("RAG_UI_AUTH must look like user:password.")
 

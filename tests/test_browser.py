@@ -7,6 +7,7 @@ go to ``test-artifacts/``. Answers take up to ~20 s each on two cores: timeouts 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -149,38 +150,59 @@ def add_file(page, path: Path, timeout: int = 120_000) -> None:
     )
 
 
+def ui_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``rag ui`` process of its own: a new RAG_HOME, the default
+    models and checks."""
+    env = {**os.environ, "RAG_HOME": str(tmp_path / "rag-home"), "RAG_VERIFY_FIGURES": "1"}
+    for name in ("RAG_CHROMA_URL", "RAG_LLM_URL", "RAG_MODEL", "RAG_COLLECTION"):
+        env.pop(name, None)
+    return env
+
+
+def seeded_home(tmp_path: Path) -> dict[str, str]:
+    """``ui_env`` with the seeds ingested."""
+    env = ui_env(tmp_path)
+    rag = str(Path(sys.executable).parent / "rag")
+    subprocess.run([rag, "ingest", str(PROJECT_ROOT / "seeds")], env=env, check=True, capture_output=True)
+    return env
+
+
+@contextlib.contextmanager
+def ui_process(env: dict[str, str], port: int, log_path: Path, *args: str) -> Iterator[str]:
+    """``rag ui --port port *args`` running until the block ends (then stopped by SIGTERM,
+    which closes it as Ctrl-C does); yields its URL once it listens. Its log must hold no
+    traceback and it must exit 0."""
+    rag = str(Path(sys.executable).parent / "rag")
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [rag, "ui", "--port", str(port), *args], env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, log_path.read_text()
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "rag ui did not start listening"
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            status = proc.wait(timeout=30)
+    text = log_path.read_text()
+    assert "Traceback" not in text, text
+    assert status == 0, text
+
+
 @pytest.fixture
 def fresh_ui(tmp_path: Path) -> Iterator[str]:
     """``rag ui`` just started by a person, as a process of its own, on the ingested seeds:
     its models are still loading when the page first appears."""
-    env = {**os.environ, "RAG_HOME": str(tmp_path / "rag-home"), "RAG_VERIFY_FIGURES": "1"}
-    for name in ("RAG_CHROMA_URL", "RAG_LLM_URL", "RAG_MODEL", "RAG_COLLECTION"):
-        env.pop(name, None)
-    rag = str(Path(sys.executable).parent / "rag")
-    subprocess.run([rag, "ingest", str(PROJECT_ROOT / "seeds")], env=env, check=True, capture_output=True)
-    port = free_port()
-    log = (tmp_path / "ui.log").open("wb")
-    proc = subprocess.Popen(
-        [rag, "ui", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "ui.log").read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "rag ui did not start listening"
-                time.sleep(0.1)
+    with ui_process(seeded_home(tmp_path), free_port(), tmp_path / "ui.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
-        assert "Traceback" not in (tmp_path / "ui.log").read_text()
 
 
 def ask_at_once(page, url: str, question: str) -> None:
@@ -335,6 +357,20 @@ def test_an_uploaded_pdf_is_answered_from_with_its_page_in_the_evidence(open_pag
     assert "$7,650" in whole.locator("mark.on-page").first.inner_text()
     assert "ESTIMATED COSTS" in whole.inner_text()  # the top of page 6, another passage
     shot(page, "08-pdf-page-text")
+    card.locator("details.page-image summary").click()  # the page as printed, passage marked
+    picture = card.locator("img.pdf-page")
+    picture.wait_for(state="visible")
+    natural = picture.evaluate("img => img.complete ? img.naturalWidth : 0")
+    assert natural > 0
+    assert picture.evaluate("img => img.getBoundingClientRect().width") < natural  # the panel's
+    picture.click()  # zoomed: at full size, over the page
+    assert card.locator("input.zoom").is_checked()
+    assert picture.evaluate("img => img.clientWidth") == natural
+    assert card.locator("label.pdf-zoom").evaluate("e => getComputedStyle(e).position") == "fixed"
+    shot(page, "08b-pdf-page-image")
+    picture.click()  # and back into the panel
+    assert not card.locator("input.zoom").is_checked()
+    assert picture.evaluate("img => img.getBoundingClientRect().width") < natural
 
     page.get_by_role("tab", name="Documents").click()
     page.locator("#delete-name input").click()
@@ -552,3 +588,85 @@ def test_a_new_collection_answers_only_from_its_own_documents(open_page, tmp_pat
         "document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0"
     )
     assert "90" in ask(page, "How long did the meeting between Blinken and Lavrov in Geneva last?")
+
+
+def test_a_conversation_is_kept_across_a_reload_and_a_restart_and_exported(browser, tmp_path):
+    """Ask, reload: the conversation is open again with its answer and evidence. Restart the
+    server: it is still listed, reopens, takes a follow-up, and exports as Markdown with
+    its sources. Another browser does not see it."""
+    env, port, log = seeded_home(tmp_path), free_port(), tmp_path / "ui.log"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    question = "How long did the meeting between Blinken and Lavrov in Geneva last?"
+
+    def ready(page) -> None:
+        page.wait_for_selector("#question textarea")
+        page.wait_for_function(
+            "document.querySelector('#status').innerText.includes('Ready')", timeout=300_000
+        )
+
+    with ui_process(env, port, log) as url:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url, wait_until="domcontentloaded")
+        ready(page)
+        answer = ask(page, question)
+        assert "90" in answer
+        page.wait_for_function(
+            "q => document.querySelector('#conversations').innerText.includes(q.slice(0, 40))",
+            arg=question,
+        )
+        page.reload(wait_until="domcontentloaded")
+        ready(page)
+        page.wait_for_function(
+            """() => document.querySelectorAll('#chat [data-testid="bot"]').length === 1
+                     && document.querySelector('#evidence article.cite') !== null"""
+        )
+        shot(page, "12-conversation-after-reload")
+        assert "90" in page.locator('#chat [data-testid="bot"]').inner_text()
+        assert GENEVA in page.locator("#evidence").inner_text()
+
+    with ui_process(env, port, log) as url:  # the server restarted, on the same address
+        page.goto(url, wait_until="domcontentloaded")
+        ready(page)
+        page.wait_for_function(
+            "() => document.querySelector('#evidence article.cite') !== null", timeout=60_000
+        )
+        assert page.locator('#chat [data-testid="user"]').all_inner_texts() == [question]
+        page.click("#new-chat")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0"
+        )
+        page.locator("#conversations label", has_text=question[:40]).click()  # reopen it
+        page.wait_for_function(
+            "() => document.querySelector('#evidence article.cite') !== null", timeout=60_000
+        )
+        follow_up = ask(page, "Where did they meet after that?")
+        assert follow_up
+        assert len(page.locator('#chat [data-testid="user"]').all_inner_texts()) == 2
+        page.fill("#conversation-name input", "Geneva talks")
+        page.click("#rename")
+        page.wait_for_function(
+            "() => document.querySelector('#conversations').innerText.includes('Geneva talks')"
+        )
+        shot(page, "13-conversation-after-restart")
+        with page.expect_download() as download:
+            page.click("#export")
+        exported = Path(download.value.path()).read_text()
+        assert download.value.suggested_filename == "Geneva-talks.md"
+        assert exported.startswith("# Geneva talks\n")
+        assert f"## {question}" in exported and "## Where did they meet after that?" in exported
+        assert f"- [1] {GENEVA}" in exported or f"] {GENEVA}" in exported
+        assert "Sources:" in exported and "\n  > " in exported
+
+        stranger = browser.new_page(viewport={"width": 1280, "height": 900})
+        stranger.goto(url, wait_until="domcontentloaded")
+        ready(stranger)
+        assert "Geneva talks" not in stranger.locator("#conversations").inner_text()
+        assert stranger.locator('#chat [data-testid="user"]').count() == 0
+        stranger.close()
+
+        page.click("#forget")
+        page.wait_for_function(
+            "() => !document.querySelector('#conversations').innerText.includes('Geneva talks')"
+        )
+    context.close()

@@ -156,3 +156,40 @@ def test_changing_the_chunk_size_reindexes_unchanged_files(settings, tmp_path):
     texts = [text for _, text, _ in b.retriever.store.all_chunks()]
     assert len(texts) == report.chunks == len(set(texts))  # the old chunks are gone
     assert b.ingest([folder]).unchanged == ["paper.txt"]
+
+
+def test_one_writer_at_a_time_across_threads_and_processes(settings, embedder, seeds):
+    """An ingest waits while another writer holds the collection's lock: a thread of this
+    process, or another process (``rag ingest`` while ``rag ui`` runs)."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from rag.ingest import writing
+
+    assistant = make(settings, embedder)
+    done = threading.Event()
+
+    def ingest() -> None:
+        assistant.ingest([seeds])
+        done.set()
+
+    with writing(settings):
+        worker = threading.Thread(target=ingest)
+        worker.start()
+        assert not done.wait(0.5)  # waits for the lock
+    assert done.wait(60)
+    worker.join()
+
+    lock = settings.home / "locks" / f"{settings.collection}.lock"
+    hold = (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(1.5)"
+    )
+    other = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline().strip() == "held"
+    began = time.monotonic()
+    assert assistant.delete("001_a59af63640988946.txt")
+    assert time.monotonic() - began > 0.5  # it waited for the other process
+    other.wait(10)

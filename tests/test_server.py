@@ -300,3 +300,68 @@ def test_a_client_that_disconnects_mid_stream_stops_its_generation(settings, emb
         began = time.perf_counter()
         again = httpx.post(f"{url}/v1/chat/completions", json={**body, "stream": False}, timeout=5)
         assert again.status_code == 200 and time.perf_counter() - began < 2  # the gate is free
+
+
+def test_the_gate_lets_parallel_answers_run_and_queue_more_then_refuses():
+    from rag.server import Busy, Gate
+
+    gate = Gate(queue=1, parallel=2)
+    inside, release = threading.Semaphore(0), threading.Event()
+    most, now, lock = [0], [0], threading.Lock()
+
+    def answer() -> None:
+        with gate.turn():
+            with lock:
+                now[0] += 1
+                most[0] = max(most[0], now[0])
+            inside.release()
+            release.wait(10)
+            with lock:
+                now[0] -= 1
+
+    threads = [threading.Thread(target=answer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    assert inside.acquire(timeout=5) and inside.acquire(timeout=5)  # two at work
+    assert not inside.acquire(timeout=0.2)  # the third waits
+    deadline = time.monotonic() + 5
+    while gate._waiting < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(Busy), gate.turn():  # two at work, one waiting: the fourth is refused
+        pass
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert most[0] == 2 and gate._waiting == 0
+
+
+def test_parallel_requests_to_a_model_server_never_exceed_its_slots():
+    """However many threads ask (chat, API, MCP, an answer's checks), at most ``parallel``
+    requests are in flight from one process."""
+    from rag.generation import OpenAIGenerator
+
+    most, now, lock = [0], [0], threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        with lock:
+            now[0] -= 1
+        events = 'data: {"choices": [{"delta": {"content": "ok"}}]}\n\ndata: [DONE]\n\n'
+        return httpx.Response(200, text=events, headers={"content-type": "text/event-stream"})
+
+    model = OpenAIGenerator("http://127.0.0.1:9/v1", "m", 4096, parallel=2)
+    model._client = httpx.Client(transport=httpx.MockTransport(handler))
+    replies: list[str] = []
+
+    def ask() -> None:
+        replies.append("".join(model.stream([{"role": "user", "content": "hi"}], 8)))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert replies == ["ok"] * 6 and most[0] == 2

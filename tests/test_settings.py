@@ -31,3 +31,12 @@ def test_bad_values_are_one_line_errors(env, message):
 def test_settings_are_frozen():
     with pytest.raises(AttributeError):
         Settings().top_k = 3  # type: ignore[misc]
+
+
+def test_parallel_answers_need_a_model_server():
+    server = "http://127.0.0.1:8080/v1"
+    assert Settings.from_env({"RAG_PARALLEL": "4", "RAG_LLM_URL": server}).parallel == 4
+    with pytest.raises(SettingsError, match="RAG_PARALLEL=4 needs a model server"):
+        Settings.from_env({"RAG_PARALLEL": "4"})
+    with pytest.raises(SettingsError, match="between 1 and 16"):
+        Settings.from_env({"RAG_PARALLEL": "0", "RAG_LLM_URL": server})

@@ -14,7 +14,7 @@ from rag.records import Answer, Citation, Hit, Turn
 from rag.settings import Settings
 from ui import documents as docs
 from ui.app import build_app
-from ui.chat import LOADING, THINKING, Halts, answer_when_ready, respond, stopped
+from ui.chat import LOADING, THINKING, Halts, View, answer_when_ready, respond, stopped
 from ui.models import Models
 from ui.render import (
     EVIDENCE_EMPTY,
@@ -201,7 +201,7 @@ def test_an_empty_message_changes_nothing(geneva):
     assistant, generator = geneva
     chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
     assert list(respond(assistant, "   ", chat, [Turn("hi", "hello")])) == [
-        (chat, EVIDENCE_EMPTY, [Turn("hi", "hello")])
+        View(chat, EVIDENCE_EMPTY, [Turn("hi", "hello")])
     ]
     assert generator.calls == []
 
@@ -224,7 +224,7 @@ def test_new_chat_during_an_answer_ends_it_with_an_empty_chat(geneva):
     views = respond(assistant, QUESTION, halted=lambda: halts.check("tab", asked))
     next(views), next(views)
     halts.halt("tab", "clear")
-    assert list(views) == [(([], EVIDENCE_EMPTY, []))]
+    assert list(views) == [View([], EVIDENCE_EMPTY, [])]
 
 
 def test_a_question_halted_before_its_turn_never_reaches_the_model(geneva):
@@ -441,7 +441,7 @@ def test_the_app_answers_one_question_at_a_time(geneva):
     assert isinstance(demo, gr.Blocks)
     chat = [fn for fn in demo.fns.values() if fn.name == "ask"]
     assert len(chat) == 1
-    assert (chat[0].concurrency_limit, chat[0].concurrency_id) == (1, "model")
+    assert (chat[0].concurrency_limit, chat[0].concurrency_id) == (1, "model")  # RAG_PARALLEL
     assert chat[0].queue is not False
 
 

@@ -379,3 +379,139 @@ def test_the_installed_command_watches_and_stops_on_ctrl_c(tmp_path, settings, r
     after = Assistant(settings, embedder=real_embedder)
     assert [d.source for d in after.documents()] == ["b.txt"]
     assert_consistent(after)
+
+
+# -- the browser chat's watcher (`rag ui --watch`, ui.app.start_watching) --------------------
+def ui_watchers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "rag-ui-watch"]
+
+
+def sources_of(assistant: Assistant) -> set[str]:
+    return {d.source for d in assistant.documents()}
+
+
+def test_the_chat_keeps_a_watched_folder_in_the_index_until_stopped(assistant, folder, capsys):
+    from ui.app import start_watching
+
+    stop = start_watching(assistant, [folder], settle=SETTLE)
+    try:
+        eventually(lambda: "first.txt" in sources_of(assistant), "the first ingest")
+        note = folder / "zorblat.txt"
+        note.write_text("The Zorblat festival of board games was held in Tallinn on 3 May.\n")
+        eventually(lambda: "zorblat.txt" in sources_of(assistant), "added")
+        hits = assistant.retriever.search("Zorblat festival Tallinn", k=3)
+        assert hits[0].source == "zorblat.txt"
+        note.unlink()
+        eventually(lambda: "zorblat.txt" not in sources_of(assistant), "removed")
+    finally:
+        stop.set()
+    eventually(lambda: not ui_watchers(), "the watcher's thread ended")
+    said = [line.split(" ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert (
+        said[0]
+        == f"Watching {folder} for changes: {assistant.store().count()} chunks in the index."
+    )
+    assert said[1:] == ["added zorblat.txt", "removed zorblat.txt"]
+
+
+def test_the_chat_refuses_a_missing_path_before_watching(assistant, tmp_path):
+    from rag.errors import InputError
+    from ui.app import start_watching
+
+    with pytest.raises(InputError, match="does not exist: give a file or folder to ingest"):
+        start_watching(assistant, [tmp_path / "missing"])
+    assert not ui_watchers()
+
+
+def test_an_error_while_watching_is_one_line_in_the_log_and_ends_only_the_watching(
+    assistant, folder, caplog, monkeypatch
+):
+    from ui.app import start_watching
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("inotify watch limit reached\n(see /proc/sys/fs/inotify)")
+
+    monkeypatch.setattr(assistant, "watch", broken)
+    stop = start_watching(assistant, [folder])
+    eventually(lambda: not ui_watchers(), "the watcher's thread ended")
+    assert [r.getMessage() for r in caplog.records if r.name == "rag.ui"] == [
+        f"Stopped watching {folder}: RuntimeError: inotify watch limit reached "
+        "(see /proc/sys/fs/inotify)"
+    ]
+    assert not stop.is_set()
+
+
+def documents_refresh(assistant: Assistant) -> Callable[..., tuple]:
+    """The page's timed look at whether the index changed (``build_app``'s handler)."""
+    from ui.app import build_app
+
+    demo = build_app(assistant)
+    return next(fn for fn in demo.fns.values() if fn.name == "documents_if_changed").fn
+
+
+def test_the_documents_panel_refreshes_only_when_the_index_changed(assistant, folder):
+    import gradio as gr
+
+    from ui.app import ALL_DOCUMENTS
+    from ui.documents import changed_line
+
+    refresh = documents_refresh(assistant)
+    name = assistant.settings.collection
+    uploading = "Reading manual.pdf: page 3 of 68"
+    rows, note, picked, about, line, shown = refresh(name, None, None, ALL_DOCUMENTS, uploading)
+    assert shown == assistant.last_changed() and line == changed_line(shown)
+    assert note == gr.skip()  # an upload's progress is left alone
+    geneva = "001_a59af63640988946.txt"
+    assert geneva in [r[0] for r in rows]
+    # Nothing changed: nothing is sent.
+    assert refresh(name, shown, geneva, geneva, "") == (gr.skip(),) * 6
+
+    assistant.ingest([folder])
+    rows, _, picked, about, line, stamp = refresh(name, shown, geneva, geneva, "")
+    assert stamp == assistant.last_changed() and stamp > shown
+    assert "first.txt" in [r[0] for r in rows] and line == changed_line(stamp)
+    assert (picked.value, about.value) == (geneva, geneva)  # what was picked stays picked
+    assistant.delete(geneva)
+    _, _, picked, about, _, _ = refresh(name, stamp, geneva, geneva, "")
+    assert (picked.value, about.value) == (None, ALL_DOCUMENTS)
+
+
+def test_the_note_that_a_collection_is_new_goes_once_a_watcher_has_made_it(assistant, folder):
+    import gradio as gr
+
+    from ui.app import ALL_DOCUMENTS, NEW_COLLECTION
+
+    refresh = documents_refresh(assistant)
+    new = NEW_COLLECTION.format(name="harbour")
+    assert refresh("harbour", None, None, ALL_DOCUMENTS, new) == (gr.skip(),) * 6
+    assistant.collection("harbour").ingest([folder])
+    rows, note, *_ = refresh("harbour", None, None, ALL_DOCUMENTS, new)
+    assert [r[0] for r in rows] == ["first.txt"] and note == ""
+
+
+def test_rag_ui_watch_of_a_missing_path_is_one_line_and_exit_1(tmp_path):
+    missing = tmp_path / "nowhere"
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ui", "--watch", str(FILES), "--watch", str(missing)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"Error: {missing} does not exist: give a file or folder to ingest.\n"
+    assert done.stdout == ""
+
+
+def test_rag_ui_hands_the_watched_paths_to_the_server(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import ui.app
+    from rag.cli import cli
+
+    served = []
+    monkeypatch.setattr(ui.app, "serve", lambda settings, watch: served.append(watch))
+    result = CliRunner().invoke(cli, ["ui", "--watch", str(tmp_path), "--watch", str(FILES)])
+    assert result.exit_code == 0, result.output
+    assert served == [[tmp_path, FILES]]
+    assert "--watch PATH" in CliRunner().invoke(cli, ["ui", "--help"]).output

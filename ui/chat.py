@@ -40,6 +40,7 @@ class View(NamedTuple):
     chat: list[Message]  # what the chat shows: {"role": ..., "content": markdown}
     evidence: str  # the evidence panel's HTML
     history: list[Turn]  # (question, final answer) pairs, for follow-ups
+    answer: Answer | None = None  # the verified answer, in the view that completes it
 
 
 def answer_when_ready(
@@ -130,9 +131,8 @@ def respond(
                 cited = {c.n for c in piece.citations}
                 chat[-1] = {"role": "assistant", "content": link_markers(piece.answer, cited)}
                 turn = Turn(message.strip(), piece.answer)
-                pages = {c.n: assistant.page_of(c) for c in piece.citations if c.page is not None}
-                evidence = evidence_html(piece, show_scores, pages)
-                yield View(list(chat), evidence, [*history, turn])
+                evidence = evidence_of(assistant, piece, show_scores)
+                yield View(list(chat), evidence, [*history, turn], piece)
                 return
             raw += piece
             chat[-1] = {"role": "assistant", "content": raw}
@@ -212,3 +212,27 @@ class Halts:
         with self._lock:
             at, kind = self._last.get(session, (float("-inf"), "stop"))
         return kind if at > submitted else None
+
+
+def evidence_of(assistant: Any, answer: Answer, show_scores: bool = False) -> str:
+    """The evidence panel for ``answer``: each PDF citation with its page's text from the
+    index and the page as printed, the passage marked (rendered each time it is shown, never
+    kept: about 175 KB a page)."""
+    cited = [c for c in answer.citations if c.page is not None]
+    pages = {c.n: assistant.page_of(c) for c in cited}
+    images = {c.n: image.data_uri for c in cited if (image := assistant.page_image(c))}
+    return evidence_html(answer, show_scores, pages, images)
+
+
+def reopened(chat: list[Message], answer: Answer | None) -> list[Message]:
+    """A kept chat as the page shows it: the last answer's markers link to its passages.
+
+    >>> from rag.records import Citation
+    >>> answer = Answer("90 minutes [1].", False, [Citation(1, "a.txt", "c", 0, 3, "90 minutes.")])
+    >>> reopened([{"role": "user", "content": "How long?"}, {"role": "assistant", "content": "90 minutes [1]."}], answer)[-1]["content"]
+    '90 minutes [\\\\[1\\\\]](#cite-1).'
+    """
+    chat = [dict(m) for m in chat]
+    if answer is not None and chat and chat[-1]["content"] == answer.answer:
+        chat[-1]["content"] = link_markers(answer.answer, {c.n for c in answer.citations})
+    return chat

@@ -93,11 +93,16 @@ def first_words(text: str, n: int = FIRST_WORDS) -> str:
 
 
 def evidence_html(
-    answer: Answer, show_scores: bool = False, pages: Mapping[int, Sequence[Hit]] | None = None
+    answer: Answer,
+    show_scores: bool = False,
+    pages: Mapping[int, Sequence[Hit]] | None = None,
+    images: Mapping[int, str] | None = None,
 ) -> str:
     """The evidence panel for one answer: only the cited passages, or, when the assistant
     abstained, that plain fact and the passages it looked at. ``pages``: for a citation of a
-    PDF, its page's text (as chunks), shown folded under the passage with the passage marked."""
+    PDF, its page's text (as chunks), shown folded under the passage with the passage marked.
+    ``images``: for a citation of a PDF, its page as printed with the passage marked (a
+    ``data:image/...`` URI), shown folded under the page's text."""
     scores = {h.chunk_id: h.score for h in answer.passages}
     if answer.abstained or not answer.citations:
         parts = [
@@ -115,7 +120,13 @@ def evidence_html(
     else:
         parts = ['<div class="evidence">']
         parts.extend(
-            _card(c, scores.get(c.chunk_id), show_scores, (pages or {}).get(c.n, ()))
+            _card(
+                c,
+                scores.get(c.chunk_id),
+                show_scores,
+                (pages or {}).get(c.n, ()),
+                (images or {}).get(c.n, ""),
+            )
             for c in answer.citations
         )
         if show_scores:
@@ -126,7 +137,11 @@ def evidence_html(
 
 
 def _card(
-    citation: Citation, score: float | None, show_scores: bool, page: Sequence[Hit] = ()
+    citation: Citation,
+    score: float | None,
+    show_scores: bool,
+    page: Sequence[Hit] = (),
+    image: str = "",
 ) -> str:
     meta = [f'<span class="source">{html.escape(citation.source)}</span>']
     if citation.page is not None:
@@ -142,7 +157,7 @@ def _card(
         f'<article class="cite" id="cite-{citation.n}">'
         f'<header><span class="n">[{citation.n}]</span>{"".join(meta)}</header>{title}'
         f'<p class="passage">{highlight(citation.text, citation.quote)}</p>'
-        f"{page_text(citation, page)}</article>"
+        f"{page_text(citation, page)}{page_image(citation, image)}</article>"
     )
 
 
@@ -164,6 +179,30 @@ def page_text(citation: Citation, page: Sequence[Hit]) -> str:
     return (
         f'<details class="page-text"><summary>Page {citation.page} of '
         f"{html.escape(citation.source)}</summary><p>{body}</p></details>"
+    )
+
+
+def page_image(citation: Citation, image: str) -> str:
+    """The page a passage is on as printed (``image``, a ``data:image/...`` URI), folded;
+    clicking the picture shows it larger, clicking again puts it back (a checkbox the
+    picture is the label of, styled in style.css: no script). Any other URI shows nothing.
+
+    >>> c = Citation(2, "r<1>.pdf", "b", 10, 16, "Costs.", page=3)
+    >>> page_image(c, "data:image/png;base64,iVBO")
+    '<details class="page-image"><summary>Page 3 of r&lt;1&gt;.pdf as printed, the passage marked</summary><input type="checkbox" class="zoom" id="page-zoom-2"><label for="page-zoom-2" class="pdf-zoom" title="Click to enlarge or shrink"><img class="pdf-page" src="data:image/png;base64,iVBO" alt="Page 3 of r&lt;1&gt;.pdf with the cited passage marked"></label></details>'
+    >>> page_image(c, "https://example.com/x.png")
+    ''
+    """
+    if not image.startswith("data:image/"):
+        return ""
+    name = f"Page {citation.page} of {html.escape(citation.source)}"
+    zoom = f"page-zoom-{citation.n}"
+    return (
+        f'<details class="page-image"><summary>{name} as printed, the passage marked</summary>'
+        f'<input type="checkbox" class="zoom" id="{zoom}">'
+        f'<label for="{zoom}" class="pdf-zoom" title="Click to enlarge or shrink">'
+        f'<img class="pdf-page" src="{html.escape(image)}" '
+        f'alt="{name} with the cited passage marked"></label></details>'
     )
 
 
