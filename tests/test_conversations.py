@@ -180,3 +180,24 @@ def test_new_chat_rename_delete_through_the_handlers(settings, library):
     deleted = handler(demo, "delete_conversation")(current, token, None, request())
     assert deleted[0] == [] and deleted[6].choices == []
     assert not kept_file.exists()
+
+
+def test_a_rename_while_an_answer_is_kept_is_never_lost(kept):
+    """The page keeps a finished answer and renames the conversation from two events at
+    once: whichever runs first, both changes stay."""
+    import threading
+
+    conversation = save(kept, "browser:a")
+    assert conversation is not None
+    for round_ in range(20):
+        title = f"Name {round_}"
+        threads = [
+            threading.Thread(target=save, args=(kept, "browser:a", conversation.id)),
+            threading.Thread(target=kept.rename, args=("browser:a", conversation.id, title)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        back = kept.get("browser:a", conversation.id)
+        assert back is not None and back.title == title and back.chat == CHAT

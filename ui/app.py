@@ -149,7 +149,10 @@ def build_app(assistant: Any) -> Any:
         shown = [{**m, "content": unlink_markers(m["content"])} for m in view.chat]
         name = collection or assistant.settings.collection
         conversation = kept.save(owner, current, name, shown, view.history, answers)
-        yield (gr.skip(),) * 5 + conversation_outputs(owner, collection, conversation)
+        outputs = conversation_outputs(owner, collection, conversation)
+        if conversation is not None and conversation.id == current:  # a name being typed stays
+            outputs = (*outputs[:2], gr.skip(), outputs[3])
+        yield (gr.skip(),) * 5 + outputs
 
     def stop_answer(chat, history, request):
         halts.halt(request.session_hash or "", "stop")

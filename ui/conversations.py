@@ -115,7 +115,9 @@ class Conversations:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._lock = threading.Lock()
+        # Every read-modify-write holds it: a rename while an answer is being kept (two
+        # events of one page) never loses either change.
+        self._lock = threading.RLock()
 
     def _folder(self, owner: str) -> Path:
         return self.root / hashlib.sha256(owner.encode()).hexdigest()[:32]
@@ -156,23 +158,25 @@ class Conversations:
         there is no owner or nothing was asked yet."""
         if owner is None or not chat:
             return None
-        kept = self.get(owner, conversation_id)
-        if kept is None:
-            first = next((m["content"] for m in chat if m["role"] == "user"), "")
-            stamp = now()
-            kept = Conversation(secrets.token_hex(8), title_of(first), collection, stamp, stamp)
-        kept.chat, kept.history, kept.answers = list(chat), list(history), list(answers)
-        kept.updated = now()
-        self._write(owner, kept)
+        with self._lock:
+            kept = self.get(owner, conversation_id)
+            if kept is None:
+                first = next((m["content"] for m in chat if m["role"] == "user"), "")
+                stamp = now()
+                kept = Conversation(secrets.token_hex(8), title_of(first), collection, stamp, stamp)
+            kept.chat, kept.history, kept.answers = list(chat), list(history), list(answers)
+            kept.updated = now()
+            self._write(owner, kept)
         return kept
 
     def rename(self, owner: str | None, conversation_id: str | None, title: str) -> bool:
-        kept = self.get(owner, conversation_id)
         title = " ".join(title.split())[:200]
-        if kept is None or owner is None or not title:
-            return False
-        kept.title = title
-        self._write(owner, kept)
+        with self._lock:
+            kept = self.get(owner, conversation_id)
+            if kept is None or owner is None or not title:
+                return False
+            kept.title = title
+            self._write(owner, kept)
         return True
 
     def delete(self, owner: str | None, conversation_id: str | None) -> bool:
