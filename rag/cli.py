@@ -297,6 +297,59 @@ def serve(host: str, port: int, collection: str | None) -> None:
     run(_settings(collection=collection), host, port)
 
 
+@cli.command("model-server")
+@click.option(
+    "--parallel",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Slots: requests decoded together, each with RAG_N_CTX tokens of context.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; another than 127.0.0.1 needs RAG_LLM_API_KEY.",
+)
+@click.option("--port", type=int, default=8080, show_default=True, help="Port.")
+@click.option("--model", default=None, help="Preset name or GGUF path (RAG_MODEL).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only prove that llama-server answers with the model on this CPU; exit 1 if not.",
+)
+def model_server(parallel: int, host: str, port: int, model: str | None, check: bool) -> None:
+    """Serve the model with llama.cpp's own server (llama-server) for clients that set
+    RAG_LLM_URL: PARALLEL requests are decoded together (continuous batching), each with the
+    context of one answer (RAG_N_CTX), on RAG_THREADS threads. Runs until Ctrl-C.
+
+    Example: rag model-server --parallel 4 --port 8080, then on a client
+    RAG_LLM_URL=http://127.0.0.1:8080/v1 rag ask "..."
+    """
+    from .model_server import probe, serve
+
+    settings = _settings(model=model)
+    if check:
+        result = probe(settings)  # raises ModelError, one line, when the server cannot run
+        click.echo(
+            f"llama-server works on this CPU: {result['model']} wrote {result['reply']!r} in "
+            f"{result['seconds']} s ({result['variant']} build, CPU backend {result['backend']})."
+        )
+        return
+
+    def ready(server: Any) -> None:
+        import socket
+
+        url = server.url  # bound to every address: clients elsewhere use this machine's name
+        if host in ("0.0.0.0", "::"):
+            url = f"http://{socket.gethostname()}:{port}/v1"
+        click.echo(f"Serving {server.name} with {parallel} slots at {url}")
+        click.echo(f"Clients: RAG_LLM_URL={url} RAG_MODEL={server.name}; Ctrl-C stops it.")
+
+    serve(settings, parallel, host, port, on_ready=ready)
+    click.echo("Stopped the model server.", err=True)
+
+
 @cli.command()
 @collection_option
 def mcp(collection: str | None) -> None:
