@@ -129,6 +129,8 @@ class Store(Protocol):
     def delete_chunks(self, path: str, keep_sha256: str = "") -> None: ...
     def chunk_versions(self) -> set[tuple[str, str]]: ...
     def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]: ...
+    def chunk_ids(self) -> list[str]: ...
+    def chunk_rows(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]: ...
     def query(self, embedding: list[float], k: int) -> list[Hit]: ...
     def get_chunks(self, ids: list[str]) -> list[Hit]: ...
     def page_chunks(self, chunk_id: str) -> list[Hit]: ...
@@ -214,6 +216,23 @@ class ChromaStore:
             (cid, text, meta)
             for cid, meta, text in self._page(self._chunks, include=["metadatas", "documents"])
         ]
+
+    def chunk_ids(self) -> list[str]:
+        """Every chunk id, in the order ``all_chunks`` lists them (reading ids alone is fast:
+        the BM25 side reads them on every change and fetches only the chunks it lacks)."""
+        # Large pages: Chroma walks past the whole offset for each page, so at 100k chunks
+        # pages of 5,000 ids take seconds where pages of 100,000 take a few hundred ms.
+        return [cid for (cid,) in self._page(self._chunks, include=[], size=100_000)]
+
+    def chunk_rows(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(chunk_id, text, metadata)`` of those of ``ids`` that are in the collection."""
+        out: list[tuple[str, str, dict[str, Any]]] = []
+        for i in range(0, len(ids), self.batch):
+            result = self._chunks.get(
+                ids=ids[i : i + self.batch], include=["documents", "metadatas"]
+            )
+            out.extend(zip(result["ids"], result["documents"], result["metadatas"]))
+        return out
 
     def query(self, embedding: list[float], k: int) -> list[Hit]:
         k = max(1, min(k, self.count()))
@@ -307,8 +326,10 @@ class ChromaStore:
             key=lambda d: (d.source, d.path),
         )
 
-    def _page(self, collection: Any, include: list[str]) -> Iterable[tuple[Any, ...]]:
-        offset, size = 0, 5000
+    def _page(
+        self, collection: Any, include: list[str], size: int = 5000
+    ) -> Iterable[tuple[Any, ...]]:
+        offset = 0
         while True:
             result = collection.get(include=include, limit=size, offset=offset)
             ids = result["ids"]
@@ -354,6 +375,12 @@ class MemoryStore:
 
     def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [(cid, text, dict(meta)) for cid, (text, meta, _) in self._chunks.items()]
+
+    def chunk_ids(self) -> list[str]:
+        return list(self._chunks)
+
+    def chunk_rows(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        return [(i, self._chunks[i][0], dict(self._chunks[i][1])) for i in ids if i in self._chunks]
 
     def query(self, embedding: list[float], k: int) -> list[Hit]:
         def cosine(vector: list[float]) -> float:

@@ -386,6 +386,7 @@ class _Reply:
     ms: float
     status: int | str
     answer_ms: float = 0.0
+    text: str = ""  # the answer
 
 
 def _ask_over_http(url: str, questions: list[str], clients: int) -> tuple[list[_Reply], float]:
@@ -412,8 +413,13 @@ def _ask_over_http(url: str, questions: list[str], clients: int) -> tuple[list[_
                 except httpx.HTTPError as exc:
                     out[i] = _Reply(0.0, type(exc).__name__)
                     continue
-                total = r.json()["rag"]["timings_ms"]["total"] if r.status_code == 200 else 0.0
-                out[i] = _Reply(ms, r.status_code, total)
+                if r.status_code == 200:
+                    data = r.json()
+                    total = data["rag"]["timings_ms"]["total"]
+                    text = data["choices"][0]["message"]["content"]
+                    out[i] = _Reply(ms, r.status_code, total, text)
+                else:
+                    out[i] = _Reply(ms, r.status_code)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
@@ -554,11 +560,36 @@ def run_bench(
         result["whole"] = bench_whole(settings, WHOLE_QUICK if quick else WHOLE_DOCS)
     if "server" in wanted:
         result["server"] = bench_server(settings, questions[: CLIENTS if quick else 2 * CLIENTS])
+        result.update(_bench_scaling(settings, quick))
     if "cold_start" in wanted:
         result["cold_start"] = bench_cold_start(settings)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result.update(_headline(result, str(sizes[-1])))
     return result
+
+
+def _bench_scaling(settings: Settings, quick: bool) -> dict[str, Any]:
+    """The rest of the server part: answers at once through a batching model server
+    (``rag_eval.bench_batched``; skipped, saying why, when llama-server is not installed)
+    and the first search after an ingest into a large collection
+    (``rag_eval.bench_lexical``)."""
+    from rag.model_server import SERVER_DIR
+
+    from .bench_batched import batch_questions, bench_batched
+    from .bench_lexical import bench_lexical
+
+    out: dict[str, Any] = {}
+    if (SERVER_DIR / "llama-server").is_file():
+        pool = batch_questions()
+        out["server_batched"] = (
+            bench_batched(settings, pool, slots=(1, 4), loads=(CLIENTS,))
+            if quick
+            else bench_batched(settings, pool)
+        )
+    else:
+        out["server_batched"] = {"skipped": f"llama-server is not installed in {SERVER_DIR}"}
+    out["lexical"] = bench_lexical(settings, (10_000,) if quick else (10_000, 100_000))
+    return out
 
 
 def _bench_ingests(settings: Settings, docs: list[str]) -> dict[str, Any]:
@@ -609,6 +640,12 @@ def _headline(result: dict[str, Any], largest: str) -> dict[str, Any]:
         "pdf_ocr_ms_per_page": at("ingest_pdf", "ocr", "ms_per_page_p50"),
         "llama_overhead_ratio": at("answers", "llama_overhead_ratio"),
         "server_answers_per_min": at("server", "clients_ms", "answers_per_min"),
+        "batched_4_slots_8_clients_answers_per_min": at(
+            "server_batched", "4_slots", "8_clients", "answers_per_min"
+        ),
+        "batched_4_slots_8_clients_vs_one_slot": at(
+            "server_batched", "4_slots", "8_clients", "throughput_vs_one_slot"
+        ),
         "whole_first_word_ms_p50": at("whole", "first_word_ms", "p50"),
         "whole_total_ms_p50": at("whole", "total_ms", "p50"),
     }

@@ -115,3 +115,26 @@ def test_whole_document_requests_are_timed_to_the_first_word_and_the_end(setting
     for figures in (manual, report):
         assert 0 < figures["first_word_ms"] <= figures["total_ms"]
     assert result["total_ms"]["n"] == 2 and result["first_word_ms"]["p50"] > 0
+
+
+def test_the_batched_server_part_measures_each_slot_count_under_each_load(settings):
+    """Against the real llama-server (the small model, short answers): every request is
+    answered (the queue is long enough), each configuration reports latency and throughput
+    against one slot, and the answers under load are compared with the same answers alone."""
+    from rag_eval.bench_batched import ALONE, batch_questions, bench_batched, needed
+
+    small = settings.with_(model="smollm2-135m", n_ctx=2048, max_tokens=48, threads=2)
+    result = bench_batched(small, batch_questions()[: needed((4,))], slots=(1, 2), loads=(4,))
+    assert result["slots"] == [1, 2] and result["clients"] == [4]
+    for n in (1, 2):
+        run = result[f"{n}_slots"]
+        assert run["one_client"]["n"] == ALONE and run["one_client"]["failed"] == 0
+        loaded = run["4_clients"]
+        assert loaded["n"] == 8 and loaded["refused"] == loaded["failed"] == 0
+        assert 0 < loaded["p50"] <= loaded["p95"] and loaded["answers_per_min"] > 0
+        assert run["default_queue"]["sent"] == 4 and run["default_queue"]["failed"] == 0
+    assert result["1_slots"]["4_clients"]["throughput_vs_one_slot"] == 1.0
+    assert result["2_slots"]["4_clients"]["throughput_vs_one_slot"] > 0
+    same = result["batch_invariance"]
+    assert same["slots"] == 2 and same["clients"] == 4
+    assert 0 <= same["same_as_alone"] <= same["compared"] <= 8

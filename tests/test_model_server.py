@@ -293,3 +293,36 @@ def test_rag_model_server_serves_until_ctrl_c(tmp_path):
     assert (tmp_path / "err").read_text().strip().endswith("Stopped the model server.")
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+
+
+@pytest.mark.real
+def test_a_server_whose_starter_is_killed_stops_too(tmp_path):
+    """The process that started llama-server dies by SIGKILL (no clean-up runs): the server
+    gets SIGTERM from the kernel and is gone, not left holding its port and the CPU."""
+    code = (
+        "import sys; from rag.settings import Settings; from rag.model_server import start; "
+        "s = Settings.from_env({}, model='smollm2-135m', n_ctx=1024); "
+        "server = start(s, parallel=1, port=int(sys.argv[1]), log=None); "
+        "print(server.process.pid, flush=True); import time; time.sleep(600)"
+    )
+    from rag.model_server import free_port
+
+    starter = subprocess.Popen(
+        [sys.executable, "-c", code, str(free_port())], stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    server_pid = int(starter.stdout.readline())
+    os.kill(starter.pid, signal.SIGKILL)
+    starter.wait(10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{server_pid}/stat") as stat:  # a zombie of a dead parent counts as gone
+            if stat.read().split(")")[-1].split()[0] == "Z":
+                return
+        time.sleep(0.2)
+    os.kill(server_pid, signal.SIGKILL)
+    pytest.fail("llama-server outlived the process that started it")

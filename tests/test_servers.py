@@ -428,3 +428,92 @@ def test_model_server_with_an_api_key(tmp_path):
     assert str(caught.value) == (
         f'The model server at {url}/v1/chat/completions answered 401: {{"detail":"Invalid API key"}}'
     )
+
+
+# -- replicas: two `rag serve` over one Chroma server and one batching model server ------------
+@pytest.fixture(scope="module")
+def batching_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's own llama-server (``rag model-server``) with Qwen2.5-Coder-0.5B and 2
+    slots; the URL ends in ``/v1``."""
+    from rag.model_server import start
+
+    settings = Settings.from_env({}, model="qwen2.5-coder-0.5b", n_ctx=4096, threads=2)
+    log = tmp_path_factory.mktemp("batching") / "llama-server.log"
+    with start(settings, parallel=2, port=free_port(), log=log) as server:
+        yield server.url
+
+
+def test_two_replicas_share_one_index_and_one_model_server(
+    chroma_url, batching_url, tmp_path, real_embedder
+):
+    """A document uploaded through one replica is answered from through the other, with the
+    official openai client; deleted through the other, it is gone from both."""
+    from openai import OpenAI
+
+    env = {
+        "RAG_CHROMA_URL": chroma_url,
+        "RAG_LLM_URL": batching_url,
+        "RAG_MODEL": "qwen2.5-coder-0.5b",
+        "RAG_N_CTX": "4096",
+        "RAG_PARALLEL": "2",
+        "RAG_COLLECTION": "replicas",
+        "ANONYMIZED_TELEMETRY": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
+    replicas, urls = [], []
+    for name in ("a", "b"):
+        port = free_port()
+        home = tmp_path / name
+        full = {**env, "RAG_HOME": str(home)}
+        args = [str(BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        log = tmp_path / f"serve-{name}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **full},
+                start_new_session=True,
+            )  # fmt: skip
+        replicas.append(proc)
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url, proc in zip(urls, replicas, strict=True):
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, "a replica exited"
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, f"{url} did not start"
+                time.sleep(0.25)
+        a, b = urls
+        note = tmp_path / "zorblat.txt"
+        note.write_text(
+            "Zorblat festival\n\nThe Zorblat festival, a celebration of fictional board games, "
+            "was held in Tallinn on 3 May. About 4,000 visitors attended.\n"
+        )
+        with note.open("rb") as handle:
+            r = httpx.post(f"{a}/v1/documents", files={"file": ("zorblat.txt", handle)}, timeout=300)
+        assert r.status_code == 200, r.text
+
+        listed = httpx.get(f"{b}/v1/documents", timeout=30).json()["documents"]
+        assert [d["source"] for d in listed] == ["zorblat.txt"]
+        client = OpenAI(base_url=f"{b}/v1", api_key="unused", timeout=300)
+        reply = client.chat.completions.create(
+            model="qwen2.5-coder-0.5b",
+            messages=[{"role": "user", "content": "Where was the Zorblat festival held?"}],
+        )
+        assert "Tallinn" in (reply.choices[0].message.content or "")
+        cited = [c["source"] for c in reply.model_extra["rag"]["citations"]]
+        assert cited == ["zorblat.txt"]
+
+        assert httpx.delete(f"{b}/v1/documents/zorblat.txt", timeout=60).status_code == 200
+        for url in (a, b):
+            assert httpx.get(f"{url}/v1/documents", timeout=30).json()["documents"] == []
+            hits = httpx.post(f"{url}/v1/search", json={"query": "Zorblat festival"}, timeout=60)
+            assert "zorblat.txt" not in hits.text
+    finally:
+        for proc in replicas:
+            stop_server(proc)
+    for name in ("a", "b"):
+        assert "Traceback" not in (tmp_path / f"serve-{name}.log").read_text()
