@@ -174,7 +174,11 @@ def build_api(assistant: Assistant, settings: Settings) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "documents": len(assistant.documents())}
+        try:  # a collection made by its first upload has no documents yet: still healthy
+            documents = len(assistant.documents())
+        except NoIndexError:
+            documents = 0
+        return {"status": "ok", "documents": documents}
 
     @app.get("/v1/models", dependencies=[Depends(authorised)])
     def models() -> dict[str, Any]:

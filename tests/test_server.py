@@ -365,3 +365,11 @@ def test_parallel_requests_to_a_model_server_never_exceed_its_slots():
     for t in threads:
         t.join(10)
     assert replies == ["ok"] * 6 and most[0] == 2
+
+
+def test_a_server_on_a_collection_not_made_yet_is_healthy(settings, embedder):
+    """``rag serve --collection new``: healthy with no documents, until its first upload."""
+    s = settings.with_(collection="not-made-yet")
+    assistant = Assistant(s, embedder=embedder)
+    with serving(build_api(assistant, s)) as url:
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok", "documents": 0}

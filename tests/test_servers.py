@@ -433,11 +433,11 @@ def test_model_server_with_an_api_key(tmp_path):
 # -- replicas: two `rag serve` over one Chroma server and one batching model server ------------
 @pytest.fixture(scope="module")
 def batching_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama.cpp's own llama-server (``rag model-server``) with Qwen2.5-Coder-0.5B and 2
+    """llama.cpp's own llama-server (``rag model-server``) with the default model and 2
     slots; the URL ends in ``/v1``."""
     from rag.model_server import start
 
-    settings = Settings.from_env({}, model="qwen2.5-coder-0.5b", n_ctx=4096, threads=2)
+    settings = Settings.from_env({}, model="qwen2.5-coder-1.5b", n_ctx=4096, threads=2)
     log = tmp_path_factory.mktemp("batching") / "llama-server.log"
     with start(settings, parallel=2, port=free_port(), log=log) as server:
         yield server.url
@@ -453,7 +453,7 @@ def test_two_replicas_share_one_index_and_one_model_server(
     env = {
         "RAG_CHROMA_URL": chroma_url,
         "RAG_LLM_URL": batching_url,
-        "RAG_MODEL": "qwen2.5-coder-0.5b",
+        "RAG_MODEL": "qwen2.5-coder-1.5b",
         "RAG_N_CTX": "4096",
         "RAG_PARALLEL": "2",
         "RAG_COLLECTION": "replicas",
@@ -498,9 +498,11 @@ def test_two_replicas_share_one_index_and_one_model_server(
 
         listed = httpx.get(f"{b}/v1/documents", timeout=30).json()["documents"]
         assert [d["source"] for d in listed] == ["zorblat.txt"]
+        found = httpx.post(f"{b}/v1/search", json={"query": "Zorblat festival"}, timeout=60)
+        assert found.json()["hits"][0]["source"] == "zorblat.txt"
         client = OpenAI(base_url=f"{b}/v1", api_key="unused", timeout=300)
         reply = client.chat.completions.create(
-            model="qwen2.5-coder-0.5b",
+            model="qwen2.5-coder-1.5b",
             messages=[{"role": "user", "content": "Where was the Zorblat festival held?"}],
         )
         assert "Tallinn" in (reply.choices[0].message.content or "")
