@@ -36,11 +36,14 @@ $(VENV)/.setup-done: pyproject.toml Makefile .ci/system-deps.sh .ci/build-llama.
 	$(RAG) model-server --check --model smollm2-135m
 	touch $@
 
-# Rebuild llama.cpp (LLAMA_CPU=dispatch by default; avx2, avx512, x64) and prove it again.
+# Rebuild llama.cpp and its server (LLAMA_CPU=dispatch by default; avx2, avx512, x64) and prove
+# both again.
 llama:
 	test -x $(PY) || $(MAKE) setup
 	bash .ci/build-llama.sh $(PY) $(LLAMA_CPU)
+	bash .ci/build-llama-server.sh $(PY)
 	$(RAG) doctor --probe
+	$(RAG) model-server --check --model smollm2-135m
 
 # The speed of each llama.cpp build on this machine, measured in one run (README).
 llama-speeds: setup
