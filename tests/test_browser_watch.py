@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_browser import (
+    ANSWER_MS,
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -88,7 +89,7 @@ def test_files_written_and_deleted_in_a_watched_folder_reach_the_chat_within_sec
     watched_ui: Watched, page
 ):
     page.get_by_role("tab", name="Documents").click()
-    listed(page, "harbour.txt", True, 60_000)  # the watcher's first ingest
+    listed(page, "harbour.txt", True, ANSWER_MS)  # the watcher's first ingest, untimed
     assert page.locator("#index-changed").inner_text().startswith("Index last changed ")
     assert "new collection" not in page.locator("#documents-note").inner_text()
     shot(page, "watch-01-ready")
