@@ -442,7 +442,7 @@ def test_uploading_a_long_pdf_shows_its_pages_as_they_are_read(open_page, monkey
     assert notes[-1].startswith(f"Added {PDF.name}.")
     numbers = [int(n.split("page ")[1].split(" of ")[0]) for n in pages]
     assert numbers == sorted(numbers) and pages[-1].endswith(" of 15"), pages
-    assert page.locator("#index-changed").inner_text().startswith("Index last changed ")
+    assert "Index last changed " in page.locator("#index-changed").inner_text()
 
     page.locator("#delete-name input").click()  # as it was for the other tests
     page.get_by_role("option", name=PDF.name).click()
@@ -463,7 +463,7 @@ def test_reindex_reports_what_it_read_then_what_changed(open_page):
         timeout=ANSWER_MS,
     )
     assert "unchanged" in page.locator("#documents-note").inner_text()
-    assert page.locator("#index-changed").inner_text().startswith("Index last changed ")
+    assert "Index last changed " in page.locator("#index-changed").inner_text()
 
 
 def test_two_tabs_asking_at_once_each_get_their_own_answer(open_page):

@@ -90,7 +90,7 @@ def test_files_written_and_deleted_in_a_watched_folder_reach_the_chat_within_sec
 ):
     page.get_by_role("tab", name="Documents").click()
     listed(page, "harbour.txt", True, ANSWER_MS)  # the watcher's first ingest, untimed
-    assert page.locator("#index-changed").inner_text().startswith("Index last changed ")
+    assert "Index last changed " in page.locator("#index-changed").inner_text()
     assert "new collection" not in page.locator("#documents-note").inner_text()
     shot(page, "watch-01-ready")
 

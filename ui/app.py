@@ -525,7 +525,7 @@ def build_app(assistant: Any) -> Any:
             [token, current, collection],
             [token, *chat_outputs, collection, *kept_outputs[1:]],
             queue=False,
-        ).then(documents_view, [collection], outputs)
+        ).then(documents_view, [collection], outputs, show_progress="hidden")
         # The index changes without a click too (a watched folder): each page looks every
         # few seconds, a single read while nothing changed.
         shown = gr.State(None)  # when the index last changed, as this page last showed it
