@@ -329,12 +329,12 @@ class Assistant:
         kind of file, or when the file is gone or no longer holds the passage on that page."""
         if citation.page is None:
             return None
-        for doc in self.documents():  # of files of that name in other folders, the one with it
-            if doc.source == citation.source and doc.pages:
-                page = mark_page(doc.path, citation.page, citation.text, citation.quote)
-                if page is not None:
-                    return page
-        return None
+        # The passage's own chunk names its file: one row read, not the whole catalogue.
+        rows = self.store().chunk_rows([citation.chunk_id])
+        path = rows[0][2].get("path") if rows else None
+        if not path:
+            return None
+        return mark_page(path, citation.page, citation.text, citation.quote)
 
     def whole_documents(self, question: str, documents: Sequence[str] | None = None) -> list[str]:
         """The documents a whole-document request is about: those given, else those it
