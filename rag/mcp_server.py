@@ -14,8 +14,8 @@ Three tools, each one call into ``Assistant``:
 also structured output with a published schema. Errors a user can fix (no index yet, an empty
 question, an unknown document) come back as a tool error carrying their one-line message; the
 server keeps running. The tools are plain functions, which the SDK runs on worker threads, so
-the event loop stays free while a model works; the generator's lock keeps generation to one
-answer at a time.
+the event loop stays free while a model works; the generator bounds how many answers are
+written at once (one with the in-process model, ``RAG_PARALLEL`` with a model server).
 
 Built on the official MCP Python SDK's high-level ``MCPServer`` (called FastMCP before mcp 2).
 Stdout carries only the protocol: the models load with stdout pointed at stderr, and while
