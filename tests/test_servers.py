@@ -443,6 +443,32 @@ def batching_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
+def start_serve(env: dict[str, str], home: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """``rag serve`` on a free port of 127.0.0.1 with ``env`` over ``home``; its URL and
+    process (wait for it with ``wait_healthy``)."""
+    port = free_port()
+    args = [str(BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    full = {**os.environ, **env, "RAG_HOME": str(home)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=full, start_new_session=True
+        )
+    return f"http://127.0.0.1:{port}", proc
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"rag serve for {url} exited"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not start"
+        time.sleep(0.25)
+
+
 def test_two_replicas_share_one_index_and_one_model_server(
     chroma_url, batching_url, tmp_path, real_embedder
 ):
@@ -462,30 +488,12 @@ def test_two_replicas_share_one_index_and_one_model_server(
     }
     replicas, urls = [], []
     for name in ("a", "b"):
-        port = free_port()
-        home = tmp_path / name
-        full = {**env, "RAG_HOME": str(home)}
-        args = [str(BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-        log = tmp_path / f"serve-{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **full},
-                start_new_session=True,
-            )  # fmt: skip
+        url, proc = start_serve(env, tmp_path / name, tmp_path / f"serve-{name}.log")
         replicas.append(proc)
-        urls.append(f"http://127.0.0.1:{port}")
+        urls.append(url)
     try:
         for url, proc in zip(urls, replicas, strict=True):
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, "a replica exited"
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, f"{url} did not start"
-                time.sleep(0.25)
+            wait_healthy(url, proc)
         a, b = urls
         note = tmp_path / "zorblat.txt"
         note.write_text(
@@ -493,7 +501,9 @@ def test_two_replicas_share_one_index_and_one_model_server(
             "was held in Tallinn on 3 May. About 4,000 visitors attended.\n"
         )
         with note.open("rb") as handle:
-            r = httpx.post(f"{a}/v1/documents", files={"file": ("zorblat.txt", handle)}, timeout=300)
+            r = httpx.post(
+                f"{a}/v1/documents", files={"file": ("zorblat.txt", handle)}, timeout=300
+            )
         assert r.status_code == 200, r.text
 
         listed = httpx.get(f"{b}/v1/documents", timeout=30).json()["documents"]
@@ -519,3 +529,65 @@ def test_two_replicas_share_one_index_and_one_model_server(
             stop_server(proc)
     for name in ("a", "b"):
         assert "Traceback" not in (tmp_path / f"serve-{name}.log").read_text()
+
+
+def test_eight_clients_at_once_over_two_slots_are_each_answered_or_refused_none_lost(
+    batching_url, tmp_path
+):
+    """`rag serve` with ``RAG_PARALLEL=2`` over the 2-slot server and a queue of 2: eight
+    requests sent at once through the official openai client (no retries) each end as a
+    cited answer or a 429 with Retry-After; two are written at once, two wait, the rest are
+    refused, and none is lost or fails."""
+    import threading
+
+    import openai
+
+    home = tmp_path / "home"
+    env = {
+        "RAG_LLM_URL": batching_url,
+        "RAG_MODEL": "qwen2.5-coder-1.5b",
+        "RAG_N_CTX": "4096",
+        "RAG_PARALLEL": "2",
+        "RAG_API_QUEUE": "2",
+        "ANONYMIZED_TELEMETRY": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
+    ingested = rag("ingest", str(SEEDS), env={**env, "RAG_HOME": str(home)})
+    assert ingested.returncode == 0, ingested.stderr
+    url, proc = start_serve(env, home, tmp_path / "serve.log")
+    got: dict[int, tuple[object, ...]] = {}
+    try:
+        wait_healthy(url, proc)
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=600)
+        start = threading.Barrier(8)
+
+        def ask(n: int) -> None:
+            start.wait()
+            try:
+                reply = client.chat.completions.create(
+                    model="qwen2.5-coder-1.5b",
+                    messages=[{"role": "user", "content": GENEVA_QUESTION}],
+                )
+                cited = [c["source"] for c in reply.model_extra["rag"]["citations"]]
+                got[n] = (200, reply.choices[0].message.content or "", cited)
+            except openai.RateLimitError as exc:
+                got[n] = (429, exc.response.headers.get("retry-after"))
+            except Exception as exc:  # a lost or failed request: counted, then reported
+                got[n] = (repr(exc),)
+
+        threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop_server(proc)
+    assert sorted(got) == list(range(8))  # none lost
+    answered = [g for g in got.values() if g[0] == 200]
+    refused = [g for g in got.values() if g[0] == 429]
+    assert len(answered) + len(refused) == 8, got  # none failed
+    assert len(answered) >= 4 and refused, got  # 2 written at once + 2 queued; the rest refused
+    for _, text, cited in answered:
+        assert "90" in text and GENEVA in cited
+    assert all(retry and int(retry) > 0 for _, retry in refused)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
