@@ -87,6 +87,14 @@ def listed(page, name: str, present: bool, timeout: int) -> None:
     )
 
 
+def said_by(watched: Watched, line: str, timeout: float = 10.0) -> None:
+    """Wait until the UI process's log holds ``line``."""
+    deadline = time.monotonic() + timeout
+    while line not in watched.log.read_text():
+        assert time.monotonic() < deadline, f"{line!r} not in the log:\n{watched.log.read_text()}"
+        time.sleep(0.1)
+
+
 def test_files_written_and_deleted_in_a_watched_folder_reach_the_chat_within_seconds(
     watched_ui: Watched, page
 ):
@@ -115,6 +123,7 @@ def test_files_written_and_deleted_in_a_watched_folder_reach_the_chat_within_sec
     listed(page, NOTE, False, DEADLINE_MS)
     gone = time.monotonic() - deleted
     shot(page, "watch-04-file-removed")
+    said_by(watched_ui, f"removed {NOTE}")  # the watcher says so once the removal is in
 
     page.get_by_role("tab", name="Chat").click()
     page.click("#new-chat")  # a fresh chat: the earlier answer is no context for this one
