@@ -77,8 +77,8 @@ def page(watched_ui: Watched):
 
 def listed(page, name: str, present: bool, timeout: int) -> None:
     """Wait until the Documents table lists ``name`` (or no longer does). The table must list
-    harbour.txt too, which is always in the folder: while a tab is switched to, the table can
-    be empty for a moment, and that is not ``name`` gone."""
+    harbour.txt too, which is always in the folder, so that a table read while its rows are
+    not drawn does not count as ``name`` gone."""
     page.wait_for_function(
         "([name, present]) => { const text = document.querySelector('#documents').innerText;"
         " return text.includes('harbour.txt') && text.includes(name) === present; }",
