@@ -255,7 +255,7 @@ def _tokenizer() -> Any:
 def _bm25_class() -> Any:
     import bm25s
     import numpy as np
-    import scipy.sparse  # installed with sentence-transformers; bm25s uses it when present
+    import scipy.sparse  # a dependency of its own (pyproject); bm25s uses it too when present
     from bm25s.scoring import _build_idf_array, _select_idf_scorer, _select_tfc_scorer
 
     class BM25(bm25s.BM25):  # type: ignore[misc]

@@ -252,13 +252,7 @@ class ChromaStore:
         ]
 
     def get_chunks(self, ids: list[str]) -> list[Hit]:
-        if not ids:
-            return []
-        result = self._chunks.get(ids=ids, include=["documents", "metadatas"])
-        by_id = {
-            cid: hit_from(cid, text, meta, 0.0)
-            for cid, text, meta in zip(result["ids"], result["documents"], result["metadatas"])
-        }
+        by_id = {cid: hit_from(cid, text, meta, 0.0) for cid, text, meta in self.chunk_rows(ids)}
         return [by_id[i] for i in ids if i in by_id]
 
     def page_chunks(self, chunk_id: str) -> list[Hit]:
@@ -392,7 +386,7 @@ class MemoryStore:
         return [hit_from(cid, text, meta, score) for score, cid, text, meta in scored[: max(1, k)]]
 
     def get_chunks(self, ids: list[str]) -> list[Hit]:
-        return [hit_from(i, *self._chunks[i][:2], 0.0) for i in ids if i in self._chunks]
+        return [hit_from(cid, text, meta, 0.0) for cid, text, meta in self.chunk_rows(ids)]
 
     def page_chunks(self, chunk_id: str) -> list[Hit]:
         if chunk_id not in self._chunks or not self._chunks[chunk_id][1].get("page"):

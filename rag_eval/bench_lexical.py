@@ -17,9 +17,8 @@ import random
 import re
 import shutil
 import tempfile
-import time
 import tracemalloc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 from rag.embedding import Embedder
 from rag.settings import Settings
 
+from .bench import _timed
 from .metrics import median
 
 CHUNKS_PER_ABSTRACT = 3.6  # SciFact's average at the default chunk size (docs/experiments.md)
@@ -89,10 +89,10 @@ def _at_size(
         new.write_text(next(texts))
         Indexer(settings, store, embedder).update([new])
         fresh = Retriever(settings, embedder=embedder, store=store)
-        first.append(_ms(partial(retriever.search, questions[1 + i])))
-        full.append(_ms(partial(fresh.search, questions[1 + i])))
+        first.append(_timed(partial(retriever.search, questions[1 + i]))[0])
+        full.append(_timed(partial(fresh.search, questions[1 + i]))[0])
     unchanged = [
-        _ms(partial(retriever.search, q)) for q in questions[ROUNDS + 1 :][:UNCHANGED_QUERIES]
+        _timed(partial(retriever.search, q))[0] for q in questions[ROUNDS + 1 :][:UNCHANGED_QUERIES]
     ]
     tracemalloc.start()
     try:
@@ -108,12 +108,6 @@ def _at_size(
         "unchanged_search_ms": round(median(unchanged), 1),
         "bm25_mb": round(bm25_bytes / 2**20, 1),
     }
-
-
-def _ms(fn: Callable[[], Any]) -> float:
-    began = time.perf_counter()
-    fn()
-    return (time.perf_counter() - began) * 1000
 
 
 def _abstracts(corpus: list[str]) -> Iterator[str]:

@@ -48,18 +48,32 @@ def free_port() -> int:
 
 def start_server(args: list[str], probe: str, log: Path, timeout: float) -> subprocess.Popen[bytes]:
     """Start ``args`` in its own process group and wait until ``GET probe`` answers 200."""
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1"}
+    proc = launch(args, log)
+    wait_ready(proc, probe, log, timeout)
+    return proc
+
+
+def launch(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``args`` started in its own process group with ``env`` added, its output to ``log``."""
+    full = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", **(env or {})}
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=full, start_new_session=True
         )
+
+
+def wait_ready(proc: subprocess.Popen[bytes], probe: str, log: Path, timeout: float) -> None:
+    """Wait until ``GET probe`` answers 200; fail with the end of ``log`` if ``proc`` exits or
+    the time runs out (the server stopped)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"{args[0]} exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            pytest.fail(f"{proc.args[0]} exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
         try:
             if httpx.get(probe, timeout=2.0).status_code == 200:
-                return proc
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
@@ -445,28 +459,10 @@ def batching_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def start_serve(env: dict[str, str], home: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """``rag serve`` on a free port of 127.0.0.1 with ``env`` over ``home``; its URL and
-    process (wait for it with ``wait_healthy``)."""
+    process (wait for it with ``wait_ready`` on ``/healthz``)."""
     port = free_port()
     args = [str(BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    full = {**os.environ, **env, "RAG_HOME": str(home)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env=full, start_new_session=True
-        )
-    return f"http://127.0.0.1:{port}", proc
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, f"rag serve for {url} exited"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url} did not start"
-        time.sleep(0.25)
+    return f"http://127.0.0.1:{port}", launch(args, log, {**env, "RAG_HOME": str(home)})
 
 
 def test_two_replicas_share_one_index_and_one_model_server(
@@ -492,8 +488,8 @@ def test_two_replicas_share_one_index_and_one_model_server(
         replicas.append(proc)
         urls.append(url)
     try:
-        for url, proc in zip(urls, replicas, strict=True):
-            wait_healthy(url, proc)
+        for name, url, proc in zip("ab", urls, replicas, strict=True):
+            wait_ready(proc, f"{url}/healthz", tmp_path / f"serve-{name}.log", 120)
         a, b = urls
         note = tmp_path / "zorblat.txt"
         note.write_text(
@@ -557,7 +553,7 @@ def test_eight_clients_at_once_over_two_slots_are_each_answered_or_refused_none_
     url, proc = start_serve(env, home, tmp_path / "serve.log")
     got: dict[int, tuple[object, ...]] = {}
     try:
-        wait_healthy(url, proc)
+        wait_ready(proc, f"{url}/healthz", tmp_path / "serve.log", 120)
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=600)
         start = threading.Barrier(8)
 
